@@ -1,0 +1,20 @@
+pub use sha3::Keccak256;
+use sha3::Digest;
+
+/// Keccak-256 (the pre-NIST padding Ethereum uses, not SHA3-256).
+pub fn keccak256(data: &[u8]) -> [u8; 32] {
+    Keccak256::digest(data).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keccak_of_empty_is_the_known_constant() {
+        assert_eq!(
+            hex::encode(keccak256(b"")),
+            "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
+        );
+    }
+}
