@@ -1,0 +1,594 @@
+//! One RLPx connection as a sans-IO state machine.
+//!
+//! A [`Session`] is fed the bytes its socket received ([`Session::handle_input`])
+//! and the passing of time ([`Session::handle_timeout`]); it produces bytes to
+//! write ([`Session::poll_transmit`]), application [`Event`]s
+//! ([`Session::poll_event`]) and its next deadline ([`Session::poll_timeout`]).
+//! It never touches a socket, a clock or the OS RNG.
+//!
+//! The canonical run loop, after every `handle_*` or command:
+//!
+//! 1. write out everything [`Session::poll_transmit`] yields;
+//! 2. drain [`Session::poll_event`] until `None`;
+//! 3. re-arm the timer with [`Session::poll_timeout`];
+//! 4. once [`Session::is_closed`] and the transmit buffer is empty, drop the
+//!    socket.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use status_core::{SecretKey, Timestamp};
+//! use status_rlpx::p2p::{Capability, CapabilityConfig};
+//! use status_rlpx::session::{Config, Event, Session};
+//!
+//! let caps = vec![CapabilityConfig { cap: Capability::new("waku", 1), length: 128 }];
+//! let config = Arc::new(Config { capabilities: caps, ..Config::default() });
+//! let a_key = SecretKey::from_bytes(&[1; 32]).unwrap();
+//! let b_key = SecretKey::from_bytes(&[2; 32]).unwrap();
+//! let b_pub = b_key.public_key();
+//! let now = Timestamp::from_secs(1_700_000_000);
+//!
+//! let mut a = Session::initiator(config.clone(), a_key, b_pub, now, [7; 32]);
+//! let mut b = Session::recipient(config, b_key, now, [8; 32]);
+//!
+//! // Shuttle bytes between the two until both are quiet.
+//! let mut wire = Vec::new();
+//! for _ in 0..4 {
+//!     a.poll_transmit(&mut wire);
+//!     b.handle_input(now, &wire).unwrap();
+//!     wire.clear();
+//!     b.poll_transmit(&mut wire);
+//!     a.handle_input(now, &wire).unwrap();
+//!     wire.clear();
+//! }
+//! assert!(matches!(a.poll_event(), Some(Event::Established { .. })));
+//! assert!(matches!(b.poll_event(), Some(Event::Established { .. })));
+//!
+//! a.send("waku", 0x01, b"\xc0").unwrap();
+//! a.poll_transmit(&mut wire);
+//! b.handle_input(now, &wire).unwrap();
+//! match b.poll_event() {
+//!     Some(Event::Message { cap, code, payload }) => {
+//!         assert_eq!(b.shared_capabilities()[cap].cap.name, "waku");
+//!         assert_eq!((code, &payload[..]), (0x01, &b"\xc0"[..]));
+//!     }
+//!     other => panic!("{other:?}"),
+//! }
+//! ```
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use status_core::{PublicKey, SecretKey, Timestamp};
+
+use crate::frame::FrameCodec;
+use crate::handshake::{AuthFormat, Completed, Initiator, Recipient};
+use crate::p2p::{
+    self, CapabilityConfig, DisconnectReason, Hello, SharedCapability, BASE_PROTOCOL_LENGTH,
+};
+use crate::Error;
+
+/// Largest EIP-8 handshake packet: a u16 size plus its prefix.
+const MAX_HANDSHAKE_PACKET: usize = 2 + u16::MAX as usize;
+
+/// Session settings, shared by all sessions of an endpoint.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Client identification sent in Hello.
+    pub client_id: String,
+    /// Capabilities we speak, with their message-id space.
+    pub capabilities: Vec<CapabilityConfig>,
+    /// TCP port we listen on, announced in Hello (0: not listening).
+    pub listen_port: u16,
+    /// Handshake encoding used when we dial (we answer in the dialer's).
+    pub auth_format: AuthFormat,
+    /// Whether to announce p2p v5 and snappy-compress after Hello.
+    pub snappy: bool,
+    /// Largest frame accepted or sent (frame-size is 24 bits on the wire).
+    pub max_frame_size: usize,
+    /// Largest payload a snappy frame may decompress to.
+    pub max_decompressed_size: usize,
+    /// Bytes that may wait in the transmit buffer before `send` refuses.
+    pub max_send_buffer: usize,
+    /// Time from start until Hello is exchanged.
+    pub handshake_timeout: Duration,
+    /// Idle time after which we ping.
+    pub ping_interval: Duration,
+    /// Time a Pong may take before the peer is dropped.
+    pub ping_timeout: Duration,
+}
+
+impl Default for Config {
+    /// go-ethereum's numbers where it has them (5 s handshake, 15 s ping
+    /// interval, 16 MiB frames).
+    fn default() -> Self {
+        Config {
+            client_id: concat!("status-rs/v", env!("CARGO_PKG_VERSION")).to_string(),
+            capabilities: Vec::new(),
+            listen_port: 0,
+            auth_format: AuthFormat::Eip8,
+            snappy: true,
+            max_frame_size: crate::frame::MAX_FRAME_SIZE,
+            max_decompressed_size: crate::frame::MAX_FRAME_SIZE,
+            max_send_buffer: 64 << 20,
+            handshake_timeout: Duration::from_secs(5),
+            ping_interval: Duration::from_secs(15),
+            ping_timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+/// What the session reports to the application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub enum Event {
+    /// Hello exchanged and capabilities negotiated: messages can flow.
+    Established {
+        /// The peer's Hello.
+        hello: Hello,
+        /// Capabilities both sides speak, with their message-id offsets.
+        shared: Vec<SharedCapability>,
+    },
+    /// A capability message arrived.
+    Message {
+        /// Index into [`Session::shared_capabilities`].
+        cap: usize,
+        /// Code relative to the capability (0 = its first message).
+        code: u64,
+        /// The message payload (decompressed).
+        payload: Bytes,
+    },
+    /// Our ping was answered.
+    Pong {
+        /// Round-trip time.
+        rtt: Duration,
+    },
+    /// The session is over; nothing follows.
+    Closed {
+        /// The reason sent or received.
+        reason: DisconnectReason,
+        /// Whether the peer ended it.
+        by_peer: bool,
+        /// The error that ended it, if any.
+        error: Option<Error>,
+    },
+}
+
+enum State {
+    AwaitingAuth(Recipient),
+    AwaitingAck(Initiator),
+    AwaitingHello(Box<Framed>),
+    Established(Box<Framed>),
+    Closed,
+}
+
+struct Framed {
+    codec: FrameCodec,
+    remote: PublicKey,
+}
+
+/// One RLPx connection (see the module docs for the run loop).
+pub struct Session {
+    config: Arc<Config>,
+    static_key: SecretKey,
+    rng: ChaCha20Rng,
+    state: State,
+    remote: Option<PublicKey>,
+    recv: Vec<u8>,
+    out: Vec<u8>,
+    events: VecDeque<Event>,
+    handshake_deadline: Timestamp,
+    last_ping: Timestamp,
+    ping_outstanding: Option<Timestamp>,
+    shared: Vec<SharedCapability>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("remote", &self.remote)
+            .field("established", &self.is_established())
+            .field("closed", &self.is_closed())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// Dials `remote`: the `auth` message is queued at once.
+    ///
+    /// `rng_seed` seeds the session's CSPRNG (nonces, ephemeral keys,
+    /// padding); drivers pass OS randomness, simulations a fixed seed.
+    pub fn initiator(
+        config: Arc<Config>,
+        static_key: SecretKey,
+        remote: PublicKey,
+        now: Timestamp,
+        rng_seed: [u8; 32],
+    ) -> Self {
+        let mut rng = ChaCha20Rng::from_seed(rng_seed);
+        let initiator = Initiator::new(&mut rng, static_key.clone(), remote, config.auth_format);
+        let out = initiator.auth_packet().to_vec();
+        let mut s = Self::new(config, static_key, rng, State::AwaitingAck(initiator), now);
+        s.remote = Some(remote);
+        s.out = out;
+        s
+    }
+
+    /// Accepts a connection: waits for the dialer's `auth`.
+    pub fn recipient(
+        config: Arc<Config>,
+        static_key: SecretKey,
+        now: Timestamp,
+        rng_seed: [u8; 32],
+    ) -> Self {
+        let rng = ChaCha20Rng::from_seed(rng_seed);
+        let recipient = Recipient::new(static_key.clone());
+        Self::new(config, static_key, rng, State::AwaitingAuth(recipient), now)
+    }
+
+    fn new(
+        config: Arc<Config>,
+        static_key: SecretKey,
+        rng: ChaCha20Rng,
+        state: State,
+        now: Timestamp,
+    ) -> Self {
+        Session {
+            handshake_deadline: now + config.handshake_timeout,
+            config,
+            static_key,
+            rng,
+            state,
+            remote: None,
+            recv: Vec::new(),
+            out: Vec::new(),
+            events: VecDeque::new(),
+            last_ping: now,
+            ping_outstanding: None,
+            shared: Vec::new(),
+        }
+    }
+
+    // ---- getters -----------------------------------------------------------
+
+    /// The peer's static key, once known (at once when dialing).
+    pub fn remote(&self) -> Option<&PublicKey> {
+        self.remote.as_ref()
+    }
+
+    /// Whether Hello has been exchanged.
+    pub fn is_established(&self) -> bool {
+        matches!(self.state, State::Established(_))
+    }
+
+    /// Whether the session has ended (flush `poll_transmit`, then close).
+    pub fn is_closed(&self) -> bool {
+        matches!(self.state, State::Closed)
+    }
+
+    /// Capabilities shared with the peer, in message-id order.
+    pub fn shared_capabilities(&self) -> &[SharedCapability] {
+        &self.shared
+    }
+
+    /// Bytes waiting in the transmit buffer.
+    pub fn pending_transmit(&self) -> usize {
+        self.out.len()
+    }
+
+    // ---- inputs ------------------------------------------------------------
+
+    /// Feeds bytes read from the socket. Any amount works, from one byte to
+    /// many frames. On error the session has queued a Disconnect (when it
+    /// could), is closed, and an [`Event::Closed`] carries the same error.
+    pub fn handle_input(&mut self, now: Timestamp, data: &[u8]) -> Result<(), Error> {
+        if self.is_closed() {
+            return Ok(());
+        }
+        self.recv.extend_from_slice(data);
+        let result = self.process(now);
+        if let Err(e) = &result {
+            self.fail(e.clone());
+        }
+        result
+    }
+
+    fn process(&mut self, now: Timestamp) -> Result<(), Error> {
+        let mut start = 0;
+        let result = self.process_from(now, &mut start);
+        // One compaction per call keeps many-frames-per-read linear.
+        self.recv.drain(..start.min(self.recv.len()));
+        result
+    }
+
+    fn process_from(&mut self, now: Timestamp, start: &mut usize) -> Result<(), Error> {
+        loop {
+            let buf = &mut self.recv[*start..];
+            match &mut self.state {
+                State::Closed => return Ok(()),
+                State::AwaitingAuth(recipient) => {
+                    if buf.len() > MAX_HANDSHAKE_PACKET {
+                        return Err(Error::HandshakeTooLarge {
+                            got: buf.len(),
+                            max: MAX_HANDSHAKE_PACKET,
+                        });
+                    }
+                    let Some((auth, used)) = recipient.read_auth(buf)? else {
+                        return Ok(());
+                    };
+                    let (ack, done) = recipient.respond(&mut self.rng, &auth, &buf[..used]);
+                    *start += used;
+                    self.out.extend_from_slice(&ack);
+                    self.start_framing(done)?;
+                }
+                State::AwaitingAck(initiator) => {
+                    let Some((done, used)) = initiator.handle_ack(buf)? else {
+                        if buf.len() > MAX_HANDSHAKE_PACKET {
+                            return Err(Error::HandshakeTooLarge {
+                                got: buf.len(),
+                                max: MAX_HANDSHAKE_PACKET,
+                            });
+                        }
+                        return Ok(());
+                    };
+                    *start += used;
+                    self.start_framing(done)?;
+                }
+                State::AwaitingHello(framed) | State::Established(framed) => {
+                    let Some(frame) = framed.codec.decode(buf)? else {
+                        return Ok(());
+                    };
+                    *start += frame.consumed;
+                    let code = frame.code;
+                    // The payload borrows the codec or the buffer; copy only
+                    // what outlives this iteration.
+                    let payload = Bytes::copy_from_slice(frame.payload);
+                    self.handle_message(now, code, payload)?;
+                }
+            }
+        }
+    }
+
+    /// Handshake done: set up framing and send Hello at once.
+    fn start_framing(&mut self, done: Completed) -> Result<(), Error> {
+        let mut codec = FrameCodec::new(done.secrets, self.config.max_frame_size);
+        let hello = Hello {
+            protocol_version: if self.config.snappy {
+                p2p::BASE_PROTOCOL_VERSION
+            } else {
+                4
+            },
+            client_id: self.config.client_id.clone(),
+            capabilities: self
+                .config
+                .capabilities
+                .iter()
+                .map(|c| c.cap.clone())
+                .collect(),
+            listen_port: self.config.listen_port,
+            node_id: self.static_key.public_key().node_id(),
+        };
+        codec.encode(p2p::HELLO, &hello.encode(), &mut self.out)?;
+        self.remote = Some(done.remote);
+        self.state = State::AwaitingHello(Box::new(Framed {
+            codec,
+            remote: done.remote,
+        }));
+        Ok(())
+    }
+
+    fn framed(&mut self) -> Option<&mut Framed> {
+        match &mut self.state {
+            State::AwaitingHello(f) | State::Established(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    fn handle_message(&mut self, now: Timestamp, code: u64, payload: Bytes) -> Result<(), Error> {
+        let established = self.is_established();
+        match code {
+            p2p::HELLO if !established => self.handle_hello(now, &payload),
+            p2p::HELLO => Err(Error::UnexpectedMessage("second hello")),
+            p2p::DISCONNECT => {
+                let reason = p2p::decode_disconnect(&payload)?;
+                self.state = State::Closed;
+                self.events.push_back(Event::Closed {
+                    reason,
+                    by_peer: true,
+                    error: None,
+                });
+                Ok(())
+            }
+            _ if !established => Err(Error::UnexpectedMessage("message before hello")),
+            p2p::PING => self.queue_frame(p2p::PONG, &p2p::PING_PAYLOAD),
+            p2p::PONG => {
+                if let Some(sent) = self.ping_outstanding.take() {
+                    self.events.push_back(Event::Pong {
+                        rtt: now.saturating_duration_since(sent),
+                    });
+                }
+                Ok(())
+            }
+            // Reserved base-protocol ids: ignored, as go-ethereum does.
+            c if c < BASE_PROTOCOL_LENGTH => Ok(()),
+            c => {
+                let (cap, rel) = p2p::route(&self.shared, c).ok_or(Error::UnknownMessageCode(c))?;
+                self.events.push_back(Event::Message {
+                    cap,
+                    code: rel,
+                    payload,
+                });
+                Ok(())
+            }
+        }
+    }
+
+    fn handle_hello(&mut self, now: Timestamp, payload: &[u8]) -> Result<(), Error> {
+        let hello = Hello::decode(payload)?;
+        let config = self.config.clone();
+        let Some(framed) = self.framed() else {
+            return Err(Error::UnexpectedMessage("hello"));
+        };
+        if hello.node_id != framed.remote.node_id() {
+            return Err(Error::NodeIdMismatch);
+        }
+        let shared = p2p::negotiate(&config.capabilities, &hello.capabilities);
+        if shared.is_empty() {
+            return Err(Error::UselessPeer);
+        }
+        if config.snappy && p2p::use_snappy(p2p::BASE_PROTOCOL_VERSION, hello.protocol_version) {
+            framed.codec.set_snappy(true, config.max_decompressed_size);
+        }
+        if let State::AwaitingHello(f) = std::mem::replace(&mut self.state, State::Closed) {
+            self.state = State::Established(f);
+        }
+        self.shared = shared.clone();
+        self.last_ping = now;
+        self.events.push_back(Event::Established { hello, shared });
+        Ok(())
+    }
+
+    fn queue_frame(&mut self, code: u64, payload: &[u8]) -> Result<(), Error> {
+        let max = self.config.max_send_buffer;
+        let queued = self.out.len();
+        let out = &mut self.out;
+        let framed = match &mut self.state {
+            State::AwaitingHello(f) | State::Established(f) => f,
+            _ => return Err(Error::NotConnected),
+        };
+        if queued + payload.len() > max {
+            return Err(Error::SendBufferFull { queued, max });
+        }
+        framed.codec.encode(code, payload, out)
+    }
+
+    /// Ends the session on an error: tell the peer why, if we can.
+    fn fail(&mut self, error: Error) {
+        let reason = match &error {
+            Error::UselessPeer => DisconnectReason::UselessPeer,
+            Error::NodeIdMismatch => DisconnectReason::UnexpectedIdentity,
+            Error::UnsupportedP2pVersion { .. } => DisconnectReason::IncompatibleVersion,
+            Error::Timeout(_) => DisconnectReason::PingTimeout,
+            Error::UnknownMessageCode(_) => DisconnectReason::SubprotocolError,
+            _ => DisconnectReason::BreachOfProtocol,
+        };
+        // A bad MAC means the streams are out of sync: nothing we send
+        // afterwards could be read, so only say goodbye when framing is sound.
+        let framing_sound = !matches!(error, Error::BadHeaderMac | Error::BadFrameMac);
+        if framing_sound && self.framed().is_some() {
+            let _ = self.queue_frame(p2p::DISCONNECT, &p2p::encode_disconnect(reason));
+        }
+        self.state = State::Closed;
+        self.events.push_back(Event::Closed {
+            reason,
+            by_peer: false,
+            error: Some(error),
+        });
+    }
+
+    /// Tells the session time has passed; call at or after
+    /// [`Session::poll_timeout`]'s deadline.
+    pub fn handle_timeout(&mut self, now: Timestamp) {
+        match &self.state {
+            State::Closed => {}
+            State::Established(_) => {
+                if let Some(sent) = self.ping_outstanding {
+                    if now >= sent + self.config.ping_timeout {
+                        self.fail(Error::Timeout("pong"));
+                    }
+                } else if now >= self.last_ping + self.config.ping_interval {
+                    self.ping(now);
+                }
+            }
+            _ => {
+                if now >= self.handshake_deadline {
+                    self.fail(Error::Timeout("handshake"));
+                }
+            }
+        }
+    }
+
+    // ---- commands ----------------------------------------------------------
+
+    /// Sends a capability message: `code` is relative to the capability
+    /// (Waku's Messages is 1 whatever the offset on this connection).
+    pub fn send(&mut self, cap: &str, code: u64, payload: &[u8]) -> Result<(), Error> {
+        if !self.is_established() {
+            return Err(Error::NotConnected);
+        }
+        let shared = self
+            .shared
+            .iter()
+            .find(|s| s.cap.name == cap)
+            .ok_or_else(|| Error::CapabilityNotShared(cap.to_string()))?;
+        if code >= shared.length {
+            return Err(Error::CodeOutOfRange {
+                code,
+                len: shared.length,
+            });
+        }
+        let code = shared.offset + code;
+        self.queue_frame(code, payload)
+    }
+
+    /// Sends a Ping now; the answer comes as [`Event::Pong`]. The session
+    /// also pings by itself every `ping_interval`.
+    pub fn ping(&mut self, now: Timestamp) {
+        if self.is_established() && self.queue_frame(p2p::PING, &p2p::PING_PAYLOAD).is_ok() {
+            self.last_ping = now;
+            self.ping_outstanding = Some(now);
+        }
+    }
+
+    /// Says goodbye with `reason` and closes the session. Flush
+    /// [`Session::poll_transmit`] before dropping the socket.
+    pub fn disconnect(&mut self, reason: DisconnectReason) {
+        if self.is_closed() {
+            return;
+        }
+        if self.framed().is_some() {
+            let _ = self.queue_frame(p2p::DISCONNECT, &p2p::encode_disconnect(reason));
+        }
+        self.state = State::Closed;
+        self.events.push_back(Event::Closed {
+            reason,
+            by_peer: false,
+            error: None,
+        });
+    }
+
+    // ---- outputs -----------------------------------------------------------
+
+    /// Moves all bytes waiting to be written into `out` (appending); returns
+    /// how many. When `out` is empty the buffers are swapped, so a caller
+    /// that reuses one `Vec` causes no copy and no allocation.
+    pub fn poll_transmit(&mut self, out: &mut Vec<u8>) -> usize {
+        let n = self.out.len();
+        if out.is_empty() {
+            std::mem::swap(out, &mut self.out);
+        } else {
+            out.append(&mut self.out);
+        }
+        n
+    }
+
+    /// The next event for the application, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When [`Session::handle_timeout`] wants to be called, and why.
+    pub fn poll_timeout(&self) -> Option<(Timestamp, &'static str)> {
+        match &self.state {
+            State::Closed => None,
+            State::Established(_) => Some(match self.ping_outstanding {
+                Some(sent) => (sent + self.config.ping_timeout, "pong"),
+                None => (self.last_ping + self.config.ping_interval, "ping"),
+            }),
+            _ => Some((self.handshake_deadline, "handshake")),
+        }
+    }
+}
