@@ -85,7 +85,9 @@ pub fn encrypt<R: rand_core::CryptoRng + ?Sized>(
     out.extend_from_slice(&iv);
     out.extend_from_slice(plaintext);
     Aes128Ctr::new((&*ke).into(), (&iv).into()).apply_keystream(&mut out[65 + 16..]);
-    let tag = mac(&km, &out[65..], shared_mac_data).finalize().into_bytes();
+    let tag = mac(&km, &out[65..], shared_mac_data)
+        .finalize()
+        .into_bytes();
     out.extend_from_slice(&tag);
     out
 }
@@ -104,7 +106,8 @@ pub fn decrypt(
     if ephemeral[0] != 4 {
         return Err(EciesError::InvalidEphemeralKey);
     }
-    let ephemeral = PublicKey::from_slice(ephemeral).map_err(|_| EciesError::InvalidEphemeralKey)?;
+    let ephemeral =
+        PublicKey::from_slice(ephemeral).map_err(|_| EciesError::InvalidEphemeralKey)?;
     let (body, tag) = rest.split_at(rest.len() - 32);
 
     let z = ecdh_x(key, &ephemeral);
@@ -115,7 +118,9 @@ pub fn decrypt(
     }
     let (iv, c) = body.split_at(16);
     let mut plain = c.to_vec();
-    let iv: [u8; 16] = iv.try_into().map_err(|_| EciesError::TooShort(ciphertext.len()))?;
+    let iv: [u8; 16] = iv
+        .try_into()
+        .map_err(|_| EciesError::TooShort(ciphertext.len()))?;
     Aes128Ctr::new((&*ke).into(), (&iv).into()).apply_keystream(&mut plain);
     Ok(plain)
 }

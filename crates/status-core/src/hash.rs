@@ -1,5 +1,5 @@
-pub use sha3::Keccak256;
 use sha3::Digest;
+pub use sha3::Keccak256;
 
 /// Keccak-256 (the pre-NIST padding Ethereum uses, not SHA3-256).
 pub fn keccak256(data: &[u8]) -> [u8; 32] {

@@ -268,10 +268,7 @@ mod tests {
     fn ecdh_is_symmetric() {
         let a = SecretKey::from_bytes(&[1; 32]).unwrap();
         let b = SecretKey::from_bytes(&[2; 32]).unwrap();
-        assert_eq!(
-            *ecdh_x(&a, &b.public_key()),
-            *ecdh_x(&b, &a.public_key())
-        );
+        assert_eq!(*ecdh_x(&a, &b.public_key()), *ecdh_x(&b, &a.public_key()));
     }
 
     #[test]

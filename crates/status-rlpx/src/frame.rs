@@ -718,7 +718,8 @@ mod tests {
     }
 
     /// A frame of exactly `MAX_FRAME_SIZE` bytes of frame data goes through;
-    /// one byte more is refused. (Debug builds hash slowly: one frame only.)
+    /// one byte more is refused. (Quick only because the workspace builds
+    /// dependencies optimised in test profiles.)
     #[test]
     fn largest_frame_round_trips() {
         let (mut tx, mut rx) = pair(MAX_FRAME_SIZE);

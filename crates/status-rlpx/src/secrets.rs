@@ -48,20 +48,6 @@ impl Secrets {
         self.egress_mac.clone().finalize().into()
     }
 
-    /// The (egress, ingress) digests after absorbing `data` into copies of
-    /// the MAC states: what EIP-8's `ingress-mac("foo")` vector checks.
-    #[doc(hidden)]
-    pub fn mac_digests_after(&self, data: &[u8]) -> ([u8; 32], [u8; 32]) {
-        (
-            self.egress_mac.clone().chain_update(data).finalize().into(),
-            self.ingress_mac
-                .clone()
-                .chain_update(data)
-                .finalize()
-                .into(),
-        )
-    }
-
     /// The current digest of the ingress MAC state, without consuming it.
     pub fn ingress_mac_digest(&self) -> [u8; 32] {
         self.ingress_mac.clone().finalize().into()

@@ -89,7 +89,7 @@ fn eip8_spec_vectors_decode_and_derive_the_spec_secrets() {
             );
             if name == "auth2" && ack_name == "ack2" {
                 // B's ingress MAC is A's egress MAC.
-                let foo = done.secrets.mac_digests_after(b"foo").0;
+                let foo = done.secrets.egress_mac_digest_after(b"foo");
                 let want = hex_field(&hs["ingress_mac_node_B"], "ingress-mac(\"foo\")");
                 assert_eq!(foo[..], want[..], "ingress-mac(\"foo\")");
             }
