@@ -75,6 +75,10 @@ pub enum Error {
     /// The peer's Hello names a different node id than the handshake proved.
     #[error("hello node id does not match the handshake identity")]
     NodeIdMismatch,
+    /// The peer's Hello carries the null (all-zero) node id, which the spec
+    /// calls automatically invalid.
+    #[error("hello carries the null node id")]
+    InvalidIdentity,
     /// The peer sent a message before Hello, or a second Hello.
     #[error("unexpected {0} message in this state")]
     UnexpectedMessage(&'static str),

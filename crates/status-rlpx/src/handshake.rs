@@ -110,6 +110,20 @@ fn open_packet(key: &SecretKey, buf: &[u8], legacy_len: usize) -> Result<Option<
     }))
 }
 
+/// How many bytes must have arrived before [`open_packet`] can answer other
+/// than the "need more" it just gave for `buf`.
+///
+/// Once `legacy_len` bytes are there the legacy attempt has been made (and
+/// more bytes do not change it); then only the whole EIP-8 packet its size
+/// prefix announces can. Asking again sooner would redo the legacy attempt,
+/// an ECDH, for every byte a peer trickles in.
+pub(crate) fn bytes_needed(buf: &[u8], legacy_len: usize) -> usize {
+    match buf {
+        [hi, lo, ..] if buf.len() >= legacy_len => 2 + usize::from(u16::from_be_bytes([*hi, *lo])),
+        _ => legacy_len,
+    }
+}
+
 /// The first RLP item of an EIP-8 body (the padding after it is ignored).
 fn eip8_list<'a>(plain: &'a [u8], which: &'static str) -> Result<Rlp<'a>, Error> {
     let bad = |reason| Error::MalformedHandshake { which, reason };

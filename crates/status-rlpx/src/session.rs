@@ -65,7 +65,9 @@ use rand_chacha::ChaCha20Rng;
 use status_core::{PublicKey, SecretKey, Timestamp};
 
 use crate::frame::FrameCodec;
-use crate::handshake::{AuthFormat, Completed, Initiator, Recipient};
+use crate::handshake::{
+    self, AuthFormat, Completed, Initiator, Recipient, LEGACY_ACK_LEN, LEGACY_AUTH_LEN,
+};
 use crate::p2p::{
     self, CapabilityConfig, DisconnectReason, Hello, SharedCapability, BASE_PROTOCOL_LENGTH,
 };
@@ -74,12 +76,19 @@ use crate::Error;
 /// Largest EIP-8 handshake packet: a u16 size plus its prefix.
 const MAX_HANDSHAKE_PACKET: usize = 2 + u16::MAX as usize;
 
+/// A receive buffer that grew past this (one large frame) is trimmed back
+/// once that frame is consumed, so it does not pin its memory for the life
+/// of the session.
+const RECV_RETAIN: usize = 256 * 1024;
+
 /// Session settings, shared by all sessions of an endpoint.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Client identification sent in Hello.
     pub client_id: String,
-    /// Capabilities we speak, with their message-id space.
+    /// Capabilities we speak, with their message-id space. A peer sharing
+    /// none of them is a useless peer; with none configured, no peer is
+    /// (go-ethereum's server without protocols: a crawler, a pinger).
     pub capabilities: Vec<CapabilityConfig>,
     /// TCP port we listen on, announced in Hello (0: not listening).
     pub listen_port: u16,
@@ -91,7 +100,10 @@ pub struct Config {
     pub max_frame_size: usize,
     /// Largest payload a snappy frame may decompress to.
     pub max_decompressed_size: usize,
-    /// Bytes that may wait in the transmit buffer before `send` refuses.
+    /// Bytes that may wait in the transmit buffer: `send` refuses a message
+    /// whose frame could take the buffer past this, unless the buffer is
+    /// empty (so one message is never refused forever). The session's own
+    /// small control frames (Ping, Pong, Disconnect) are not refused.
     pub max_send_buffer: usize,
     /// Time from start until Hello is exchanged.
     pub handshake_timeout: Duration,
@@ -181,6 +193,9 @@ pub struct Session {
     out: Vec<u8>,
     events: VecDeque<Event>,
     handshake_deadline: Timestamp,
+    /// Received bytes the handshake packet needs before parsing it again
+    /// can give another answer (see `handshake::bytes_needed`).
+    handshake_need: usize,
     last_ping: Timestamp,
     ping_outstanding: Option<Timestamp>,
     shared: Vec<SharedCapability>,
@@ -246,6 +261,7 @@ impl Session {
             recv: Vec::new(),
             out: Vec::new(),
             events: VecDeque::new(),
+            handshake_need: 0,
             last_ping: now,
             ping_outstanding: None,
             shared: Vec::new(),
@@ -284,6 +300,13 @@ impl Session {
     /// Feeds bytes read from the socket. Any amount works, from one byte to
     /// many frames. On error the session has queued a Disconnect (when it
     /// could), is closed, and an [`Event::Closed`] carries the same error.
+    /// Bytes arriving after the session closed are ignored.
+    ///
+    /// What stays buffered between calls is bounded: before the handshake
+    /// completes, by the largest handshake packet (more is
+    /// [`Error::HandshakeTooLarge`]); afterwards, by one incomplete frame of
+    /// at most [`Config::max_frame_size`] (a larger one is refused from its
+    /// header). A closed session keeps nothing.
     pub fn handle_input(&mut self, now: Timestamp, data: &[u8]) -> Result<(), Error> {
         if self.is_closed() {
             return Ok(());
@@ -301,12 +324,18 @@ impl Session {
         let result = self.process_from(now, &mut start);
         // One compaction per call keeps many-frames-per-read linear.
         self.recv.drain(..start.min(self.recv.len()));
+        if self.recv.capacity() > RECV_RETAIN && self.recv.len() <= RECV_RETAIN / 2 {
+            self.recv.shrink_to(RECV_RETAIN);
+        }
         result
     }
 
     fn process_from(&mut self, now: Timestamp, start: &mut usize) -> Result<(), Error> {
         loop {
-            let buf = &mut self.recv[*start..];
+            // `close` lets go of the buffer: nothing is left to read then.
+            let Some(buf) = self.recv.get_mut(*start..) else {
+                return Ok(());
+            };
             match &mut self.state {
                 State::Closed => return Ok(()),
                 State::AwaitingAuth(recipient) => {
@@ -316,7 +345,11 @@ impl Session {
                             max: MAX_HANDSHAKE_PACKET,
                         });
                     }
+                    if buf.len() < self.handshake_need {
+                        return Ok(());
+                    }
                     let Some((auth, used)) = recipient.read_auth(buf)? else {
+                        self.handshake_need = handshake::bytes_needed(buf, LEGACY_AUTH_LEN);
                         return Ok(());
                     };
                     let (ack, done) = recipient.respond(&mut self.rng, &auth, &buf[..used]);
@@ -325,13 +358,20 @@ impl Session {
                     self.start_framing(done)?;
                 }
                 State::AwaitingAck(initiator) => {
+                    if buf.len() < self.handshake_need {
+                        return Ok(());
+                    }
                     let Some((done, used)) = initiator.handle_ack(buf)? else {
+                        // The recipient may send frames right behind its ack,
+                        // so only an ack still incomplete after a handshake
+                        // packet's worth of bytes is too large.
                         if buf.len() > MAX_HANDSHAKE_PACKET {
                             return Err(Error::HandshakeTooLarge {
                                 got: buf.len(),
                                 max: MAX_HANDSHAKE_PACKET,
                             });
                         }
+                        self.handshake_need = handshake::bytes_needed(buf, LEGACY_ACK_LEN);
                         return Ok(());
                     };
                     *start += used;
@@ -394,16 +434,14 @@ impl Session {
             p2p::HELLO => Err(Error::UnexpectedMessage("second hello")),
             p2p::DISCONNECT => {
                 let reason = p2p::decode_disconnect(&payload)?;
-                self.state = State::Closed;
-                self.events.push_back(Event::Closed {
-                    reason,
-                    by_peer: true,
-                    error: None,
-                });
+                self.close(reason, true, None);
                 Ok(())
             }
             _ if !established => Err(Error::UnexpectedMessage("message before hello")),
-            p2p::PING => self.queue_frame(p2p::PONG, &p2p::PING_PAYLOAD),
+            p2p::PING => {
+                self.queue_control(p2p::PONG, &p2p::PING_PAYLOAD);
+                Ok(())
+            }
             p2p::PONG => {
                 if let Some(sent) = self.ping_outstanding.take() {
                     self.events.push_back(Event::Pong {
@@ -432,15 +470,24 @@ impl Session {
         let Some(framed) = self.framed() else {
             return Err(Error::UnexpectedMessage("hello"));
         };
+        // Both Hellos are out: from here on the peer reads our frames through
+        // snappy if both announced v5, whether or not we accept its Hello, so
+        // switch before the checks and a Disconnect for failing them is
+        // readable (go-ethereum compresses its UselessPeer Disconnect too).
+        if config.snappy && p2p::use_snappy(p2p::BASE_PROTOCOL_VERSION, hello.protocol_version) {
+            framed.codec.set_snappy(true, config.max_decompressed_size);
+        }
+        // go-ethereum's readProtocolHandshake: the null id is invalid
+        // before it is compared with anything.
+        if hello.node_id.as_bytes().iter().all(|b| *b == 0) {
+            return Err(Error::InvalidIdentity);
+        }
         if hello.node_id != framed.remote.node_id() {
             return Err(Error::NodeIdMismatch);
         }
         let shared = p2p::negotiate(&config.capabilities, &hello.capabilities);
-        if shared.is_empty() {
+        if shared.is_empty() && !config.capabilities.is_empty() {
             return Err(Error::UselessPeer);
-        }
-        if config.snappy && p2p::use_snappy(p2p::BASE_PROTOCOL_VERSION, hello.protocol_version) {
-            framed.codec.set_snappy(true, config.max_decompressed_size);
         }
         if let State::AwaitingHello(f) = std::mem::replace(&mut self.state, State::Closed) {
             self.state = State::Established(f);
@@ -451,6 +498,8 @@ impl Session {
         Ok(())
     }
 
+    /// Queues an application message, keeping the transmit buffer within
+    /// `max_send_buffer` (see [`Config::max_send_buffer`]).
     fn queue_frame(&mut self, code: u64, payload: &[u8]) -> Result<(), Error> {
         let max = self.config.max_send_buffer;
         let queued = self.out.len();
@@ -459,16 +508,51 @@ impl Session {
             State::AwaitingHello(f) | State::Established(f) => f,
             _ => return Err(Error::NotConnected),
         };
-        if queued + payload.len() > max {
+        // Count the whole frame (header, MACs, padding, and with snappy the
+        // worst-case compressed size), not just the payload.
+        let frame = framed.codec.max_encoded_len(payload.len());
+        if queued > 0 && queued.saturating_add(frame) > max {
             return Err(Error::SendBufferFull { queued, max });
         }
         framed.codec.encode(code, payload, out)
+    }
+
+    /// Queues a base-protocol control frame (Ping, Pong, Disconnect),
+    /// whatever the transmit buffer holds: a Pong or a goodbye must not be
+    /// lost because the application filled the buffer, and a timer must be
+    /// able to act. They are a few dozen bytes, and a peer can make us queue
+    /// Pongs only as fast as it sends Pings.
+    fn queue_control(&mut self, code: u64, payload: &[u8]) -> bool {
+        let out = &mut self.out;
+        match &mut self.state {
+            State::AwaitingHello(f) | State::Established(f) => {
+                f.codec.encode(code, payload, out).is_ok()
+            }
+            _ => false,
+        }
+    }
+
+    /// The one way into [`State::Closed`]: emits the one [`Event::Closed`]
+    /// and lets go of what was received.
+    fn close(&mut self, reason: DisconnectReason, by_peer: bool, error: Option<Error>) {
+        if self.is_closed() {
+            return;
+        }
+        self.state = State::Closed;
+        self.ping_outstanding = None;
+        self.recv = Vec::new();
+        self.events.push_back(Event::Closed {
+            reason,
+            by_peer,
+            error,
+        });
     }
 
     /// Ends the session on an error: tell the peer why, if we can.
     fn fail(&mut self, error: Error) {
         let reason = match &error {
             Error::UselessPeer => DisconnectReason::UselessPeer,
+            Error::InvalidIdentity => DisconnectReason::InvalidIdentity,
             Error::NodeIdMismatch => DisconnectReason::UnexpectedIdentity,
             Error::UnsupportedP2pVersion { .. } => DisconnectReason::IncompatibleVersion,
             Error::Timeout(_) => DisconnectReason::PingTimeout,
@@ -478,15 +562,10 @@ impl Session {
         // A bad MAC means the streams are out of sync: nothing we send
         // afterwards could be read, so only say goodbye when framing is sound.
         let framing_sound = !matches!(error, Error::BadHeaderMac | Error::BadFrameMac);
-        if framing_sound && self.framed().is_some() {
-            let _ = self.queue_frame(p2p::DISCONNECT, &p2p::encode_disconnect(reason));
+        if framing_sound {
+            self.queue_control(p2p::DISCONNECT, &p2p::encode_disconnect(reason));
         }
-        self.state = State::Closed;
-        self.events.push_back(Event::Closed {
-            reason,
-            by_peer: false,
-            error: Some(error),
-        });
+        self.close(reason, false, Some(error));
     }
 
     /// Tells the session time has passed; call at or after
@@ -536,8 +615,15 @@ impl Session {
 
     /// Sends a Ping now; the answer comes as [`Event::Pong`]. The session
     /// also pings by itself every `ping_interval`.
+    ///
+    /// At most one Ping is in flight: while one awaits its Pong this does
+    /// nothing (that Pong answers both), so pinging again never postpones
+    /// the `ping_timeout` of the first. Does nothing unless established.
     pub fn ping(&mut self, now: Timestamp) {
-        if self.is_established() && self.queue_frame(p2p::PING, &p2p::PING_PAYLOAD).is_ok() {
+        if self.is_established()
+            && self.ping_outstanding.is_none()
+            && self.queue_control(p2p::PING, &p2p::PING_PAYLOAD)
+        {
             self.last_ping = now;
             self.ping_outstanding = Some(now);
         }
@@ -549,15 +635,8 @@ impl Session {
         if self.is_closed() {
             return;
         }
-        if self.framed().is_some() {
-            let _ = self.queue_frame(p2p::DISCONNECT, &p2p::encode_disconnect(reason));
-        }
-        self.state = State::Closed;
-        self.events.push_back(Event::Closed {
-            reason,
-            by_peer: false,
-            error: None,
-        });
+        self.queue_control(p2p::DISCONNECT, &p2p::encode_disconnect(reason));
+        self.close(reason, false, None);
     }
 
     // ---- outputs -----------------------------------------------------------
