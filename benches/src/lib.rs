@@ -20,8 +20,21 @@ pub fn codec_pair(max_frame_size: usize) -> (FrameCodec, FrameCodec) {
 /// Text-like payload (compresses roughly like chat traffic), deterministic.
 pub fn text_payload(len: usize) -> Vec<u8> {
     const WORDS: &[&str] = &[
-        "status ", "waku ", "envelope ", "topic ", "message ", "hello ", "ratchet ",
-        "bundle ", "the ", "a ", "of ", "peer ", "chat ", "public ", "key ",
+        "status ",
+        "waku ",
+        "envelope ",
+        "topic ",
+        "message ",
+        "hello ",
+        "ratchet ",
+        "bundle ",
+        "the ",
+        "a ",
+        "of ",
+        "peer ",
+        "chat ",
+        "public ",
+        "key ",
     ];
     let mut out = Vec::with_capacity(len + 16);
     let mut x: u32 = 0x9e37_79b9;

@@ -17,11 +17,13 @@
 #![warn(missing_docs)]
 
 pub mod ecies;
+pub mod enode;
 mod error;
 mod hash;
 mod keys;
 mod time;
 
+pub use enode::Enode;
 pub use error::KeyError;
 pub use hash::{keccak256, Keccak256};
 pub use keys::{ecdh_x, NodeId, PublicKey, RecoverableSignature, SecretKey};

@@ -270,7 +270,9 @@ impl Hello {
             capabilities.push(decode_capability(item)?);
         }
 
-        let port = next("listen port")?.uint("listen port")?;
+        // Leading zeros are tolerated here only: @ethereumjs/devp2p writes
+        // port 0 as `0x00`, and the field is informational (nobody dials it).
+        let port = next("listen port")?.uint_allowing_leading_zeros("listen port")?;
         let listen_port =
             u16::try_from(port).map_err(|_| format!("listen port {port} is not a 16-bit port"))?;
 
@@ -528,6 +530,18 @@ mod rlp_read {
             }
             Ok(b.iter().fold(0u64, |acc, x| (acc << 8) | u64::from(*x)))
         }
+
+        /// Like [`Item::uint`] but accepting leading zero bytes (for fields
+        /// other implementations write non-canonically).
+        pub(super) fn uint_allowing_leading_zeros(self, what: &str) -> Result<u64, String> {
+            let b = self.bytes()?;
+            let first = b.iter().position(|&x| x != 0).unwrap_or(b.len());
+            let b = b.get(first..).unwrap_or_default();
+            if b.len() > 8 {
+                return Err(format!("{what} is wider than 64 bits"));
+            }
+            Ok(b.iter().fold(0u64, |acc, x| (acc << 8) | u64::from(*x)))
+        }
     }
 
     /// The big-endian length of a long-form header.
@@ -724,6 +738,20 @@ mod tests {
         bad.push(0xb8);
         bad[1] += 1;
         assert!(malformed(&bad));
+    }
+
+    /// @ethereumjs/devp2p (a peer we interoperate with) encodes listen
+    /// port 0 as the non-canonical `0x00`; that field alone is lenient.
+    #[test]
+    fn hello_listen_port_with_leading_zeros_is_accepted() {
+        let mut s = rlp::RlpStream::new_list(5);
+        s.append(&5u64).append(&"ethereumjs").begin_list(0);
+        s.append(&&[0u8][..]).append(&&[1u8; 64][..]);
+        assert_eq!(Hello::decode(&s.out()).unwrap().listen_port, 0);
+        let mut s = rlp::RlpStream::new_list(5);
+        s.append(&5u64).append(&"x").begin_list(0);
+        s.append(&&[0u8, 0x76, 0x5f][..]).append(&&[1u8; 64][..]);
+        assert_eq!(Hello::decode(&s.out()).unwrap().listen_port, 30303);
     }
 
     #[test]

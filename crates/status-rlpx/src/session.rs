@@ -439,7 +439,12 @@ impl Session {
             }
             _ if !established => Err(Error::UnexpectedMessage("message before hello")),
             p2p::PING => {
-                self.queue_control(p2p::PONG, &p2p::PING_PAYLOAD);
+                // A peer that pings but never reads would otherwise grow the
+                // transmit buffer without bound: past twice the send limit
+                // it is not reading anyway, and its Pong is dropped.
+                if self.out.len() <= self.config.max_send_buffer.saturating_mul(2) {
+                    self.queue_control(p2p::PONG, &p2p::PING_PAYLOAD);
+                }
                 Ok(())
             }
             p2p::PONG => {

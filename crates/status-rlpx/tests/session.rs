@@ -473,6 +473,28 @@ fn ping_from_the_peer_is_answered_even_when_the_send_buffer_is_full() {
 }
 
 #[test]
+fn a_ping_flood_from_a_peer_that_never_reads_stays_bounded() {
+    let c = Config {
+        max_send_buffer: 4096,
+        snappy: false,
+        ..config(&["waku/1"])
+    };
+    let (mut session, mut peer) = raw_established(c, &["waku/1"]);
+    // The peer pings ten thousand times and never reads our answers.
+    for _ in 0..10_000 {
+        let frame = peer.frame(p2p::PING, &p2p::PING_PAYLOAD);
+        assert_eq!(session.handle_input(T0, &frame), Ok(()));
+    }
+    assert!(session.is_established());
+    // Pongs stop at twice the send limit (plus the one frame that crossed it).
+    assert!(
+        session.pending_transmit() <= 2 * 4096 + 64,
+        "{} bytes queued",
+        session.pending_transmit()
+    );
+}
+
+#[test]
 fn automatic_ping_is_sent_even_when_the_send_buffer_is_full() {
     let c = Config {
         max_send_buffer: 4096,

@@ -1,0 +1,65 @@
+//! smol driver for status-rs: one [`Connection`] runs one sans-IO
+//! [`status_rlpx::session::Session`] over a TCP socket.
+//!
+//! The driver does I/O and nothing else. A task spawned per connection on
+//! smol's global executor owns the socket and the session; it feeds the session what the socket read,
+//! writes what [`Session::poll_transmit`](status_rlpx::session::Session::poll_transmit)
+//! yields, arms one timer at [`Session::poll_timeout`](status_rlpx::session::Session::poll_timeout)
+//! and reads the wall clock and the OS RNG for it. Framing, Ping/Pong and
+//! timeouts are the session's. Everything in between is bounded: commands
+//! wait while the socket is behind, and the task stops reading while the
+//! application is not taking events, so TCP pushes back on the peer.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//!
+//! use status_core::{Enode, SecretKey};
+//! use status_rlpx::p2p::{CapabilityConfig, DisconnectReason};
+//! use status_rlpx::session::Config;
+//! use status_smol::{Connection, Event};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> { smol::block_on(run()) }
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = Arc::new(Config {
+//!     capabilities: vec![CapabilityConfig { cap: "waku/1".parse()?, length: 128 }],
+//!     ..Config::default()
+//! });
+//! let key = SecretKey::from_hex(&"11".repeat(32))?;
+//! let enode: Enode = "enode://a979fb575495b8d6db44f750317d0f4622bf4c2aa3365d6af7c284339968eef29b69ad0dce72a4d8db5ebb4968de0e3bec910127f134779fbcb0cb6d3331163c@127.0.0.1:30303".parse()?;
+//!
+//! let mut conn = Connection::connect(config, key, &enode).await?;
+//! println!("{} speaks {:?}", conn.hello().client_id, conn.shared_capabilities());
+//! println!("rtt {:?}", conn.ping().await?);
+//! conn.send("waku", 1, vec![0xc0]).await?;
+//!
+//! // A Handle sends from another task while this one receives.
+//! let handle = conn.handle();
+//! smol::spawn(async move {
+//!     smol::Timer::after(std::time::Duration::from_secs(10)).await;
+//!     handle.disconnect(DisconnectReason::Requested).await
+//! })
+//! .detach();
+//! while let Some(event) = conn.recv().await {
+//!     match event {
+//!         Event::Message(m) => println!("{}/{}: {} bytes", m.cap, m.code, m.payload.len()),
+//!         Event::Pong { rtt } => println!("keep-alive rtt {rtt:?}"),
+//!         Event::Closed { reason, by_peer, error } => {
+//!             println!("closed: {reason} (by peer: {by_peer}, error: {error:?})")
+//!         }
+//!     }
+//! }
+//! # Ok(())
+//! # }
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod connection;
+mod error;
+mod event;
+mod os;
+mod run;
+
+pub use connection::{Connection, Direction, Handle};
+pub use error::DriverError;
+pub use event::{Event, Message};

@@ -1,0 +1,361 @@
+//! The connection task: owns the socket and the session machine and does
+//! nothing but I/O (the run loop of `status_rlpx::session`).
+
+use std::io;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use status_rlpx::p2p::{DisconnectReason, SharedCapability};
+use status_rlpx::session::{self, Session};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+use tracing::{debug, trace};
+
+use crate::connection::Established;
+use crate::{os, DriverError, Event, Message};
+
+/// Bytes asked of the socket per read.
+const READ_CHUNK: usize = 64 << 10;
+/// Commands are taken only while fewer unsent bytes than this are queued:
+/// the backpressure [`Handle::send`](crate::Handle::send) waits on.
+const SEND_HIGH_WATER: usize = 256 << 10;
+/// Longest a close may take to flush the goodbye and see the peer's end.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What the application asks of the task.
+#[derive(Debug)]
+pub(crate) enum Command {
+    Send {
+        /// Index into the shared capabilities.
+        cap: usize,
+        code: u64,
+        payload: Bytes,
+        reply: oneshot::Sender<Result<(), DriverError>>,
+    },
+    Ping {
+        reply: oneshot::Sender<Result<Duration, DriverError>>,
+    },
+    Disconnect {
+        reason: DisconnectReason,
+        reply: oneshot::Sender<()>,
+    },
+}
+
+/// The session plus the bookkeeping that routes its events: everything
+/// the task owns except the socket and the channels.
+pub(crate) struct Machine {
+    session: Session,
+    ready: Option<oneshot::Sender<Result<Established, DriverError>>>,
+    closed: Arc<OnceLock<DriverError>>,
+    shared: Arc<[SharedCapability]>,
+    established: bool,
+    ping_waiters: Vec<oneshot::Sender<Result<Duration, DriverError>>>,
+    disconnect_waiters: Vec<oneshot::Sender<()>>,
+}
+
+impl Machine {
+    pub(crate) fn new(
+        session: Session,
+        ready: oneshot::Sender<Result<Established, DriverError>>,
+        closed: Arc<OnceLock<DriverError>>,
+    ) -> Self {
+        Machine {
+            session,
+            ready: Some(ready),
+            closed,
+            shared: Arc::from(Vec::new()),
+            established: false,
+            ping_waiters: Vec::new(),
+            disconnect_waiters: Vec::new(),
+        }
+    }
+
+    /// Routes one session event; returns what the application should see.
+    fn on_event(&mut self, event: session::Event) -> Option<Event> {
+        match event {
+            session::Event::Established { hello, shared } => {
+                debug!(client = %hello.client_id, caps = ?hello.capabilities, "established");
+                tracing::Span::current().record("remote", tracing::field::debug(hello.node_id));
+                self.established = true;
+                self.shared = Arc::from(shared);
+                let remote = self.session.remote().copied();
+                if let (Some(ready), Some(remote)) = (self.ready.take(), remote) {
+                    let shared = self.shared.clone();
+                    // A dropped receiver means `connect` was cancelled; its
+                    // command sender is gone too, so the loop disconnects.
+                    let _ = ready.send(Ok(Established {
+                        hello,
+                        shared,
+                        remote,
+                    }));
+                }
+                None
+            }
+            session::Event::Message { cap, code, payload } => {
+                let cap = self
+                    .shared
+                    .get(cap)
+                    .map(|s| s.cap.name.clone())
+                    .unwrap_or_default();
+                Some(Event::Message(Message { cap, code, payload }))
+            }
+            session::Event::Pong { rtt } => {
+                trace!(?rtt, "pong");
+                if self.ping_waiters.is_empty() {
+                    return Some(Event::Pong { rtt });
+                }
+                for waiter in self.ping_waiters.drain(..) {
+                    let _ = waiter.send(Ok(rtt));
+                }
+                None
+            }
+            session::Event::Closed {
+                reason,
+                by_peer,
+                error,
+            } => {
+                let error = error
+                    .map(|e| DriverError::from_close(Some(e), reason, by_peer, self.established));
+                Some(self.finish(reason, by_peer, error))
+            }
+        }
+    }
+
+    /// Records how the connection ended and fails whoever waits on it;
+    /// returns the final [`Event::Closed`].
+    fn finish(
+        &mut self,
+        reason: DisconnectReason,
+        by_peer: bool,
+        error: Option<DriverError>,
+    ) -> Event {
+        debug!(%reason, by_peer, error = ?error, "closed");
+        let as_error = error
+            .clone()
+            .unwrap_or(DriverError::Disconnected { reason, by_peer });
+        let _ = self.closed.set(as_error.clone());
+        if let Some(ready) = self.ready.take() {
+            let _ = ready.send(Err(as_error.clone()));
+        }
+        for waiter in self.ping_waiters.drain(..) {
+            let _ = waiter.send(Err(as_error.clone()));
+        }
+        Event::Closed {
+            reason,
+            by_peer,
+            error,
+        }
+    }
+
+    fn on_command(&mut self, command: Command) {
+        match command {
+            Command::Send {
+                cap,
+                code,
+                payload,
+                reply,
+            } => {
+                let result = match self.shared.get(cap) {
+                    Some(s) => self
+                        .session
+                        .send(&s.cap.name, code, &payload)
+                        .map_err(DriverError::Rejected),
+                    None => Err(DriverError::Rejected(status_rlpx::Error::NotConnected)),
+                };
+                let _ = reply.send(result);
+            }
+            Command::Ping { reply } => {
+                // One Ping answers every caller waiting now: the session
+                // tracks a single outstanding Ping.
+                if self.ping_waiters.is_empty() {
+                    self.session.ping(os::now());
+                }
+                self.ping_waiters.push(reply);
+            }
+            Command::Disconnect { reason, reply } => {
+                self.session.disconnect(reason);
+                self.disconnect_waiters.push(reply);
+            }
+        }
+    }
+}
+
+/// The run loop: after every step, move the session's bytes into `out`,
+/// hand its events on, re-arm the timer, then wait for whichever comes
+/// first of: the socket readable, the socket writable (while bytes are
+/// pending), room in the event channel (while an event waits), a command
+/// (while below the high-water mark), the session's deadline.
+pub(crate) async fn run(
+    mut m: Machine,
+    mut stream: TcpStream,
+    mut commands: mpsc::Receiver<Command>,
+    events: mpsc::Sender<Event>,
+) {
+    let (mut rd, mut wr) = stream.split();
+    let mut rbuf = vec![0u8; READ_CHUNK];
+    let mut out: Vec<u8> = Vec::new();
+    let mut written = 0usize;
+    // An application event waiting for room in the channel; while it waits
+    // nothing is read, so the session's own queue stays short.
+    let mut backlog: Option<Event> = None;
+    // The socket failed under us (the session was still open).
+    let mut failure: Option<(DriverError, bool)> = None;
+    let sleep = tokio::time::sleep(Duration::ZERO);
+    tokio::pin!(sleep);
+    let mut last_fired = None;
+
+    loop {
+        // Take the session's bytes only once ours are written: what the
+        // socket has not taken yet stays in the session, whose limits
+        // (`max_send_buffer`, dropped Pongs for a peer that never reads)
+        // then bound it. With `out` empty this is a swap, not a copy.
+        if written == out.len() {
+            out.clear();
+            written = 0;
+            m.session.poll_transmit(&mut out);
+        }
+
+        while backlog.is_none() {
+            let Some(event) = m.session.poll_event() else {
+                break;
+            };
+            if let Some(event) = m.on_event(event) {
+                match events.try_send(event) {
+                    Ok(()) | Err(TrySendError::Closed(_)) => {}
+                    Err(TrySendError::Full(event)) => backlog = Some(event),
+                }
+            }
+        }
+        if m.session.is_closed() {
+            break;
+        }
+
+        let now = os::now();
+        let wait = match m.session.poll_timeout() {
+            Some((deadline, why)) if deadline <= now && last_fired != Some(deadline) => {
+                trace!(why, "timeout");
+                last_fired = Some(deadline);
+                m.session.handle_timeout(now);
+                continue;
+            }
+            // Due but not acted on last time: try again in a moment rather
+            // than spin.
+            Some((deadline, _)) if deadline <= now => Some(Duration::from_millis(1)),
+            Some((deadline, _)) => Some(Duration::from_millis(
+                deadline.as_millis().saturating_sub(now.as_millis()),
+            )),
+            None => None,
+        };
+        if let Some(wait) = wait {
+            sleep.as_mut().reset(Instant::now() + wait);
+        }
+        let room = out.len() - written + m.session.pending_transmit() < SEND_HIGH_WATER;
+
+        tokio::select! {
+            r = wr.write(out.get(written..).unwrap_or_default()), if written < out.len() => match r {
+                Ok(0) => {
+                    failure = Some((io::Error::from(io::ErrorKind::WriteZero).into(), false));
+                    break;
+                }
+                Ok(n) => written += n,
+                Err(e) => {
+                    failure = Some((e.into(), false));
+                    break;
+                }
+            },
+            permit = events.reserve(), if backlog.is_some() => {
+                // An error means the application dropped its receiver:
+                // events go nowhere.
+                if let (Ok(permit), Some(event)) = (permit, backlog.take()) {
+                    permit.send(event);
+                }
+            },
+            r = rd.read(&mut rbuf), if backlog.is_none() => match r {
+                Ok(0) => {
+                    failure = Some((io::Error::from(io::ErrorKind::UnexpectedEof).into(), true));
+                    break;
+                }
+                Ok(n) => {
+                    let data = rbuf.get(..n).unwrap_or_default();
+                    // An error also arrives as `Event::Closed`.
+                    if let Err(e) = m.session.handle_input(os::now(), data) {
+                        debug!(error = %e, "session failed");
+                    }
+                }
+                Err(e) => {
+                    failure = Some((e.into(), false));
+                    break;
+                }
+            },
+            command = commands.recv(), if room => match command {
+                Some(command) => m.on_command(command),
+                // The Connection and every Handle are gone.
+                None => m.session.disconnect(DisconnectReason::Requested),
+            },
+            () = &mut sleep, if wait.is_some() => {
+                let now = os::now();
+                if let Some((deadline, why)) = m.session.poll_timeout() {
+                    if deadline <= now {
+                        trace!(why, "timeout");
+                        last_fired = Some(deadline);
+                    }
+                }
+                m.session.handle_timeout(now);
+            },
+        }
+    }
+
+    // ---- closing ---------------------------------------------------------
+    // Stop taking commands: senders now see the close reason.
+    commands.close();
+    let final_event = match failure {
+        Some((error, by_peer)) => {
+            debug!(error = %error, "socket failed");
+            Some(m.finish(DisconnectReason::TcpError, by_peer, Some(error)))
+        }
+        None => {
+            // Flush the goodbye, send our FIN and wait for the peer's, so
+            // that closing with unread bytes cannot reset the connection
+            // before the peer has read our Disconnect.
+            m.session.poll_transmit(&mut out);
+            let pending = out.get(written..).unwrap_or_default();
+            let flush = async {
+                wr.write_all(pending).await?;
+                wr.shutdown().await?;
+                while rd.read(&mut rbuf).await? != 0 {}
+                Ok::<(), io::Error>(())
+            };
+            match tokio::time::timeout(CLOSE_TIMEOUT, flush).await {
+                Ok(Ok(())) => trace!("closed cleanly"),
+                Ok(Err(e)) => debug!(error = %e, "error while closing"),
+                Err(_) => debug!("peer did not close in time"),
+            }
+            None
+        }
+    };
+    drop(stream);
+    for waiter in m.disconnect_waiters.drain(..) {
+        let _ = waiter.send(());
+    }
+    // Whatever the application has not seen yet, in order, waiting for it
+    // to make room (or to drop its receiver).
+    if let Some(event) = backlog.take() {
+        let _ = events.send(event).await;
+    }
+    while let Some(event) = m.session.poll_event() {
+        if let Some(event) = m.on_event(event) {
+            let _ = events.send(event).await;
+        }
+    }
+    if let Some(event) = final_event {
+        let _ = events.send(event).await;
+    }
+    // Commands that raced the close: their senders see the close reason.
+    while let Ok(command) = commands.try_recv() {
+        drop(command);
+    }
+}
