@@ -24,7 +24,7 @@
 
 use aes::cipher::{BlockEncrypt, KeyInit};
 use aes::Aes256;
-use sha3::{Digest, Keccak256};
+use keccak_asm::{Digest, Keccak256};
 use subtle::ConstantTimeEq;
 
 use crate::Secrets;

@@ -1,6 +1,6 @@
 //! The secrets a completed handshake yields (devp2p rlpx.md, "Secrets").
 
-use sha3::{Digest, Keccak256};
+use keccak_asm::{Digest, Keccak256};
 use zeroize::Zeroizing;
 
 /// Per-connection secrets: the AES and MAC secrets plus the two running
