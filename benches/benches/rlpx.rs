@@ -3,8 +3,8 @@
 
 use aes::cipher::{KeyIvInit, StreamCipher};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use rand_chacha::rand_core::SeedableRng;
 use keccak_asm::{Digest, Keccak256};
+use rand_chacha::rand_core::SeedableRng;
 use status_benches::{codec_pair, text_payload};
 use status_core::SecretKey;
 use status_rlpx::handshake::{AuthFormat, Initiator, Recipient};
