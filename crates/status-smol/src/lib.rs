@@ -1,9 +1,12 @@
 //! smol driver for status-rs: one [`Connection`] runs one sans-IO
 //! [`status_rlpx::session::Session`] over a TCP socket.
 //!
-//! The driver does I/O and nothing else. A task spawned per connection on
-//! smol's global executor owns the socket and the session; it feeds the session what the socket read,
-//! writes what [`Session::poll_transmit`](status_rlpx::session::Session::poll_transmit)
+//! The driver does I/O and nothing else; the connection, its run loop and
+//! event routing live in the runtime-agnostic [`status_driver`], and this
+//! crate supplies smol's sockets, timer and spawn ([`Smol`]). A task spawned
+//! per connection on smol's global executor owns the socket and the
+//! session; it feeds the session what the socket read, writes what
+//! [`Session::poll_transmit`](status_rlpx::session::Session::poll_transmit)
 //! yields, arms one timer at [`Session::poll_timeout`](status_rlpx::session::Session::poll_timeout)
 //! and reads the wall clock and the OS RNG for it. Framing, Ping/Pong and
 //! timeouts are the session's. Everything in between is bounded: commands
@@ -54,12 +57,14 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod connection;
-mod error;
-mod event;
-mod os;
-mod run;
+mod runtime;
 
-pub use connection::{Connection, Direction, Handle};
-pub use error::DriverError;
-pub use event::{Event, Message};
+pub use runtime::Smol;
+pub use status_driver::{Direction, DriverError, Event, Handle, Message};
+
+/// An established RLPx connection, run by a task spawned on smol's global
+/// executor: [`status_driver::Connection`] over [`Smol`].
+///
+/// The TCP connect of [`Connection::connect`] is bounded only by the OS;
+/// race the call against a [`smol::Timer`] for a tighter limit.
+pub type Connection = status_driver::Connection<Smol>;

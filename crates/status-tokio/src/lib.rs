@@ -1,9 +1,11 @@
 //! Tokio driver for status-rs: one [`Connection`] runs one sans-IO
 //! [`status_rlpx::session::Session`] over a TCP socket.
 //!
-//! The driver does I/O and nothing else. A task spawned per connection owns
-//! the socket and the session; it feeds the session what the socket read,
-//! writes what [`Session::poll_transmit`](status_rlpx::session::Session::poll_transmit)
+//! The driver does I/O and nothing else; the connection, its run loop and
+//! event routing live in the runtime-agnostic [`status_driver`], and this
+//! crate supplies Tokio's sockets, timer and spawn ([`Tokio`]). A task
+//! spawned per connection owns the socket and the session; it feeds the
+//! session what the socket read, writes what [`Session::poll_transmit`](status_rlpx::session::Session::poll_transmit)
 //! yields, arms one timer at [`Session::poll_timeout`](status_rlpx::session::Session::poll_timeout)
 //! and reads the wall clock and the OS RNG for it. Framing, Ping/Pong and
 //! timeouts are the session's. Everything in between is bounded: commands
@@ -52,12 +54,14 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod connection;
-mod error;
-mod event;
-mod os;
-mod run;
+mod runtime;
 
-pub use connection::{Connection, Direction, Handle};
-pub use error::DriverError;
-pub use event::{Event, Message};
+pub use runtime::Tokio;
+pub use status_driver::{Direction, DriverError, Event, Handle, Message};
+
+/// An established RLPx connection, run by a task spawned on the current
+/// Tokio runtime: [`status_driver::Connection`] over [`Tokio`].
+///
+/// The TCP connect of [`Connection::connect`] is bounded only by the OS;
+/// wrap the call in `tokio::time::timeout` for a tighter limit.
+pub type Connection = status_driver::Connection<Tokio>;

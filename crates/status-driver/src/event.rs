@@ -40,3 +40,21 @@ pub enum Event {
         error: Option<DriverError>,
     },
 }
+
+/// Who opened the TCP connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// We dialed (the RLPx initiator).
+    Outbound,
+    /// The peer dialed us (the RLPx recipient).
+    Inbound,
+}
+
+impl Direction {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Direction::Outbound => "outbound",
+            Direction::Inbound => "inbound",
+        }
+    }
+}

@@ -1,19 +1,20 @@
 //! The application's side: [`Connection`] and its cloneable [`Handle`].
 
+use std::fmt;
+use std::marker::PhantomData;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use async_channel::{Receiver, Sender};
 use bytes::Bytes;
-use smol::channel::{self, Receiver, Sender};
-use smol::net::{TcpListener, TcpStream};
 use status_core::{Enode, NodeId, PublicKey, SecretKey};
 use status_rlpx::p2p::{DisconnectReason, Hello, SharedCapability};
 use status_rlpx::session::{Config, Session};
 use tracing::Instrument;
 
 use crate::run::{self, Command, Machine};
-use crate::{os, DriverError, Event};
+use crate::{os, Direction, DriverError, Event, Runtime};
 
 /// Commands (send, ping, disconnect) that may wait for the connection task.
 /// Together with the task's transmit high-water mark this bounds what a
@@ -23,26 +24,9 @@ const COMMAND_CAPACITY: usize = 16;
 /// reading the socket, so TCP pushes back on the peer.
 const EVENT_CAPACITY: usize = 64;
 
-/// Who opened the TCP connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Direction {
-    /// We dialed (the RLPx initiator).
-    Outbound,
-    /// The peer dialed us (the RLPx recipient).
-    Inbound,
-}
-
-impl Direction {
-    fn as_str(self) -> &'static str {
-        match self {
-            Direction::Outbound => "outbound",
-            Direction::Inbound => "inbound",
-        }
-    }
-}
-
-/// An established RLPx connection, run by a task spawned on smol's global
-/// executor ([`smol::spawn`]).
+/// An established RLPx connection, run by a task spawned with
+/// [`Runtime::spawn`]: `status_tokio::Connection` and
+/// `status_smol::Connection` are this type for their runtime.
 ///
 /// Getters describe the peer; [`send`](Self::send), [`ping`](Self::ping)
 /// and [`disconnect`](Self::disconnect) are commands (also available on a
@@ -53,14 +37,26 @@ impl Direction {
 /// Keep calling `recv`: when [`Event`]s are not taken, the task stops
 /// reading the socket (backpressure), which also stalls Pings and
 /// Disconnects from the peer.
-#[derive(Debug)]
-pub struct Connection {
+pub struct Connection<R: Runtime> {
     handle: Handle,
     events: Receiver<Event>,
     remote: PublicKey,
     hello: Hello,
     peer_addr: SocketAddr,
     direction: Direction,
+    runtime: PhantomData<fn() -> R>,
+}
+
+impl<R: Runtime> fmt::Debug for Connection<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("handle", &self.handle)
+            .field("remote", &self.remote)
+            .field("hello", &self.hello)
+            .field("peer_addr", &self.peer_addr)
+            .field("direction", &self.direction)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A cloneable sender for one [`Connection`]: send, ping and disconnect
@@ -80,19 +76,19 @@ pub(crate) struct Established {
     pub(crate) remote: PublicKey,
 }
 
-impl Connection {
+impl<R: Runtime> Connection<R> {
     /// Dials `enode` and completes the RLPx handshake and Hello exchange.
     ///
     /// The TCP connect itself is bounded only by the OS; race the call
-    /// against a [`smol::Timer`] for a tighter limit. The handshake is bounded
-    /// by `config.handshake_timeout`.
+    /// against a timer of the runtime for a tighter limit. The handshake is
+    /// bounded by `config.handshake_timeout`.
     pub async fn connect(
         config: Arc<Config>,
         key: SecretKey,
         enode: &Enode,
-    ) -> Result<Connection, DriverError> {
+    ) -> Result<Self, DriverError> {
         let remote = enode.public_key()?;
-        let stream = TcpStream::connect(enode.addr).await?;
+        let stream = R::connect(enode.addr).await?;
         Self::connect_stream(config, key, stream, remote).await
     }
 
@@ -101,9 +97,9 @@ impl Connection {
     pub async fn connect_stream(
         config: Arc<Config>,
         key: SecretKey,
-        stream: TcpStream,
+        stream: R::Stream,
         remote: PublicKey,
-    ) -> Result<Connection, DriverError> {
+    ) -> Result<Self, DriverError> {
         Self::start(config, key, stream, Some(remote)).await
     }
 
@@ -115,9 +111,9 @@ impl Connection {
     pub async fn accept(
         config: Arc<Config>,
         key: SecretKey,
-        listener: &TcpListener,
-    ) -> Result<Connection, DriverError> {
-        let (stream, _) = listener.accept().await?;
+        listener: &R::Listener,
+    ) -> Result<Self, DriverError> {
+        let stream = R::accept(listener).await?;
         Self::accept_stream(config, key, stream).await
     }
 
@@ -125,19 +121,18 @@ impl Connection {
     pub async fn accept_stream(
         config: Arc<Config>,
         key: SecretKey,
-        stream: TcpStream,
-    ) -> Result<Connection, DriverError> {
+        stream: R::Stream,
+    ) -> Result<Self, DriverError> {
         Self::start(config, key, stream, None).await
     }
 
     async fn start(
         config: Arc<Config>,
         key: SecretKey,
-        stream: TcpStream,
+        stream: R::Stream,
         remote: Option<PublicKey>,
-    ) -> Result<Connection, DriverError> {
-        let peer_addr = stream.peer_addr()?;
-        stream.set_nodelay(true)?;
+    ) -> Result<Self, DriverError> {
+        let peer_addr = R::prepare(&stream)?;
         let seed = os::rng_seed()?;
         let now = os::now();
         let (direction, session) = match remote {
@@ -160,12 +155,12 @@ impl Connection {
             span.record("remote", tracing::field::debug(pk.node_id()));
         }
 
-        let (command_tx, command_rx) = channel::bounded(COMMAND_CAPACITY);
-        let (event_tx, event_rx) = channel::bounded(EVENT_CAPACITY);
-        let (ready_tx, ready_rx) = channel::bounded(1);
+        let (command_tx, command_rx) = async_channel::bounded(COMMAND_CAPACITY);
+        let (event_tx, event_rx) = async_channel::bounded(EVENT_CAPACITY);
+        let (ready_tx, ready_rx) = async_channel::bounded(1);
         let closed = Arc::new(OnceLock::new());
         let machine = Machine::new(session, ready_tx, closed.clone());
-        smol::spawn(run::run(machine, stream, command_rx, event_tx).instrument(span)).detach();
+        R::spawn(run::run::<R>(machine, stream, command_rx, event_tx).instrument(span));
 
         let established = ready_rx.recv().await.map_err(|_| DriverError::Closed)??;
         Ok(Connection {
@@ -179,6 +174,7 @@ impl Connection {
             hello: established.hello,
             peer_addr,
             direction,
+            runtime: PhantomData,
         })
     }
 
@@ -269,7 +265,7 @@ impl Handle {
             .ok_or_else(|| {
                 DriverError::Rejected(status_rlpx::Error::CapabilityNotShared(cap.to_owned()))
             })?;
-        let (reply, answer) = channel::bounded(1);
+        let (reply, answer) = async_channel::bounded(1);
         let command = Command::Send {
             cap,
             code,
@@ -287,7 +283,7 @@ impl Handle {
     /// millisecond resolution of `Timestamp`. Concurrent calls share one
     /// Ping. The session's `ping_timeout` bounds the wait.
     pub async fn ping(&self) -> Result<Duration, DriverError> {
-        let (reply, answer) = channel::bounded(1);
+        let (reply, answer) = async_channel::bounded(1);
         self.commands
             .send(Command::Ping { reply })
             .await
@@ -300,7 +296,7 @@ impl Handle {
     /// the connection was already closed. [`Connection::recv`] then yields
     /// the remaining events and [`Event::Closed`].
     pub async fn disconnect(&self, reason: DisconnectReason) -> Result<(), DriverError> {
-        let (reply, answer) = channel::bounded(1);
+        let (reply, answer) = async_channel::bounded(1);
         if self
             .commands
             .send(Command::Disconnect { reason, reply })

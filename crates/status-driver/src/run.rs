@@ -1,22 +1,24 @@
 //! The connection task: owns the socket and the session machine and does
-//! nothing but I/O (the run loop of `status_rlpx::session`).
+//! nothing but I/O (the run loop of `status_rlpx::session`), through the
+//! [`Runtime`] the driver crate supplies.
 
+use std::future::{poll_fn, Future};
 use std::io;
+use std::pin::{pin, Pin};
 use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use async_channel::{Receiver, Sender, TrySendError};
 use bytes::Bytes;
+use futures_core::Stream;
+use status_core::Timestamp;
 use status_rlpx::p2p::{DisconnectReason, SharedCapability};
 use status_rlpx::session::{self, Session};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio::sync::mpsc::error::TrySendError;
-use tokio::sync::{mpsc, oneshot};
-use tokio::time::Instant;
 use tracing::{debug, trace};
 
 use crate::connection::Established;
-use crate::{os, DriverError, Event, Message};
+use crate::{os, DriverError, Event, Message, Runtime};
 
 /// Bytes asked of the socket per read.
 const READ_CHUNK: usize = 64 << 10;
@@ -26,6 +28,9 @@ const SEND_HIGH_WATER: usize = 256 << 10;
 /// Longest a close may take to flush the goodbye and see the peer's end.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// A one-shot reply: a channel of one.
+pub(crate) type Reply<T> = Sender<T>;
+
 /// What the application asks of the task.
 #[derive(Debug)]
 pub(crate) enum Command {
@@ -34,14 +39,14 @@ pub(crate) enum Command {
         cap: usize,
         code: u64,
         payload: Bytes,
-        reply: oneshot::Sender<Result<(), DriverError>>,
+        reply: Reply<Result<(), DriverError>>,
     },
     Ping {
-        reply: oneshot::Sender<Result<Duration, DriverError>>,
+        reply: Reply<Result<Duration, DriverError>>,
     },
     Disconnect {
         reason: DisconnectReason,
-        reply: oneshot::Sender<()>,
+        reply: Reply<()>,
     },
 }
 
@@ -49,18 +54,18 @@ pub(crate) enum Command {
 /// the task owns except the socket and the channels.
 pub(crate) struct Machine {
     session: Session,
-    ready: Option<oneshot::Sender<Result<Established, DriverError>>>,
+    ready: Option<Reply<Result<Established, DriverError>>>,
     closed: Arc<OnceLock<DriverError>>,
     shared: Arc<[SharedCapability]>,
     established: bool,
-    ping_waiters: Vec<oneshot::Sender<Result<Duration, DriverError>>>,
-    disconnect_waiters: Vec<oneshot::Sender<()>>,
+    ping_waiters: Vec<Reply<Result<Duration, DriverError>>>,
+    disconnect_waiters: Vec<Reply<()>>,
 }
 
 impl Machine {
     pub(crate) fn new(
         session: Session,
-        ready: oneshot::Sender<Result<Established, DriverError>>,
+        ready: Reply<Result<Established, DriverError>>,
         closed: Arc<OnceLock<DriverError>>,
     ) -> Self {
         Machine {
@@ -85,9 +90,9 @@ impl Machine {
                 let remote = self.session.remote().copied();
                 if let (Some(ready), Some(remote)) = (self.ready.take(), remote) {
                     let shared = self.shared.clone();
-                    // A dropped receiver means `connect` was cancelled; its
+                    // A closed receiver means `connect` was cancelled; its
                     // command sender is gone too, so the loop disconnects.
-                    let _ = ready.send(Ok(Established {
+                    let _ = ready.try_send(Ok(Established {
                         hello,
                         shared,
                         remote,
@@ -109,7 +114,7 @@ impl Machine {
                     return Some(Event::Pong { rtt });
                 }
                 for waiter in self.ping_waiters.drain(..) {
-                    let _ = waiter.send(Ok(rtt));
+                    let _ = waiter.try_send(Ok(rtt));
                 }
                 None
             }
@@ -139,10 +144,10 @@ impl Machine {
             .unwrap_or(DriverError::Disconnected { reason, by_peer });
         let _ = self.closed.set(as_error.clone());
         if let Some(ready) = self.ready.take() {
-            let _ = ready.send(Err(as_error.clone()));
+            let _ = ready.try_send(Err(as_error.clone()));
         }
         for waiter in self.ping_waiters.drain(..) {
-            let _ = waiter.send(Err(as_error.clone()));
+            let _ = waiter.try_send(Err(as_error.clone()));
         }
         Event::Closed {
             reason,
@@ -166,7 +171,7 @@ impl Machine {
                         .map_err(DriverError::Rejected),
                     None => Err(DriverError::Rejected(status_rlpx::Error::NotConnected)),
                 };
-                let _ = reply.send(result);
+                let _ = reply.try_send(result);
             }
             Command::Ping { reply } => {
                 // One Ping answers every caller waiting now: the session
@@ -184,29 +189,41 @@ impl Machine {
     }
 }
 
+/// What woke the run loop.
+enum Wake {
+    Wrote(io::Result<usize>),
+    Read(io::Result<usize>),
+    Delivered,
+    Command(Option<Command>),
+    Timer,
+}
+
 /// The run loop: after every step, move the session's bytes into `out`,
 /// hand its events on, re-arm the timer, then wait for whichever comes
-/// first of: the socket readable, the socket writable (while bytes are
-/// pending), room in the event channel (while an event waits), a command
-/// (while below the high-water mark), the session's deadline.
-pub(crate) async fn run(
+/// first of: the socket writable (while bytes are pending), room in the
+/// event channel (while an event waits), the socket readable (while no
+/// event waits), a command (while below the high-water mark), the
+/// session's deadline.
+pub(crate) async fn run<R: Runtime>(
     mut m: Machine,
-    mut stream: TcpStream,
-    mut commands: mpsc::Receiver<Command>,
-    events: mpsc::Sender<Event>,
+    mut stream: R::Stream,
+    commands: Receiver<Command>,
+    events: Sender<Event>,
 ) {
-    let (mut rd, mut wr) = stream.split();
+    let mut commands = pin!(commands);
     let mut rbuf = vec![0u8; READ_CHUNK];
     let mut out: Vec<u8> = Vec::new();
     let mut written = 0usize;
-    // An application event waiting for room in the channel; while it waits
-    // nothing is read, so the session's own queue stays short.
-    let mut backlog: Option<Event> = None;
+    // An application event on its way into the full channel; while it
+    // waits nothing is read, so the session's own queue stays short.
+    let mut delivering: Option<Pin<Box<dyn Future<Output = bool> + Send + '_>>> = None;
     // The socket failed under us (the session was still open).
     let mut failure: Option<(DriverError, bool)> = None;
-    let sleep = tokio::time::sleep(Duration::ZERO);
-    tokio::pin!(sleep);
-    let mut last_fired = None;
+    let mut timer = R::timer();
+    let mut last_fired: Option<Timestamp> = None;
+    // Alternates which of reading and commands is polled first, so that a
+    // peer that keeps the socket readable cannot starve the application.
+    let mut commands_first = false;
 
     loop {
         // Take the session's bytes only once ours are written: what the
@@ -219,14 +236,18 @@ pub(crate) async fn run(
             m.session.poll_transmit(&mut out);
         }
 
-        while backlog.is_none() {
+        while delivering.is_none() {
             let Some(event) = m.session.poll_event() else {
                 break;
             };
             if let Some(event) = m.on_event(event) {
                 match events.try_send(event) {
                     Ok(()) | Err(TrySendError::Closed(_)) => {}
-                    Err(TrySendError::Full(event)) => backlog = Some(event),
+                    Err(TrySendError::Full(event)) => {
+                        let events = &events;
+                        delivering =
+                            Some(Box::pin(async move { events.send(event).await.is_ok() }));
+                    }
                 }
             }
         }
@@ -251,52 +272,80 @@ pub(crate) async fn run(
             None => None,
         };
         if let Some(wait) = wait {
-            sleep.as_mut().reset(Instant::now() + wait);
+            R::set_timer(&mut timer, wait);
         }
         let room = out.len() - written + m.session.pending_transmit() < SEND_HIGH_WATER;
+        commands_first = !commands_first;
 
-        tokio::select! {
-            r = wr.write(out.get(written..).unwrap_or_default()), if written < out.len() => match r {
-                Ok(0) => {
-                    failure = Some((io::Error::from(io::ErrorKind::WriteZero).into(), false));
-                    break;
+        let wake = poll_fn(|cx| {
+            if let Some(pending) = out.get(written..).filter(|p| !p.is_empty()) {
+                if let Poll::Ready(r) = R::poll_write(&mut stream, cx, pending) {
+                    return Poll::Ready(Wake::Wrote(r));
                 }
-                Ok(n) => written += n,
-                Err(e) => {
-                    failure = Some((e.into(), false));
-                    break;
+            }
+            if let Some(send) = delivering.as_mut() {
+                if send.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Wake::Delivered);
                 }
-            },
-            permit = events.reserve(), if backlog.is_some() => {
-                // An error means the application dropped its receiver:
-                // events go nowhere.
-                if let (Ok(permit), Some(event)) = (permit, backlog.take()) {
-                    permit.send(event);
-                }
-            },
-            r = rd.read(&mut rbuf), if backlog.is_none() => match r {
-                Ok(0) => {
-                    failure = Some((io::Error::from(io::ErrorKind::UnexpectedEof).into(), true));
-                    break;
-                }
-                Ok(n) => {
-                    let data = rbuf.get(..n).unwrap_or_default();
-                    // An error also arrives as `Event::Closed`.
-                    if let Err(e) = m.session.handle_input(os::now(), data) {
-                        debug!(error = %e, "session failed");
+            }
+            let mut poll_command = |cx: &mut Context<'_>| {
+                if room {
+                    if let Poll::Ready(c) = commands.as_mut().poll_next(cx) {
+                        return Some(Wake::Command(c));
                     }
                 }
-                Err(e) => {
-                    failure = Some((e.into(), false));
-                    break;
+                None
+            };
+            if commands_first {
+                if let Some(wake) = poll_command(cx) {
+                    return Poll::Ready(wake);
                 }
-            },
-            command = commands.recv(), if room => match command {
-                Some(command) => m.on_command(command),
-                // The Connection and every Handle are gone.
-                None => m.session.disconnect(DisconnectReason::Requested),
-            },
-            () = &mut sleep, if wait.is_some() => {
+            }
+            if delivering.is_none() {
+                if let Poll::Ready(r) = R::poll_read(&mut stream, cx, &mut rbuf) {
+                    return Poll::Ready(Wake::Read(r));
+                }
+            }
+            if !commands_first {
+                if let Some(wake) = poll_command(cx) {
+                    return Poll::Ready(wake);
+                }
+            }
+            if wait.is_some() && R::poll_timer(&mut timer, cx).is_ready() {
+                return Poll::Ready(Wake::Timer);
+            }
+            Poll::Pending
+        })
+        .await;
+
+        match wake {
+            Wake::Wrote(Ok(0)) => {
+                failure = Some((io::Error::from(io::ErrorKind::WriteZero).into(), false));
+                break;
+            }
+            Wake::Wrote(Ok(n)) => written += n,
+            Wake::Read(Ok(0)) => {
+                failure = Some((io::Error::from(io::ErrorKind::UnexpectedEof).into(), true));
+                break;
+            }
+            Wake::Read(Ok(n)) => {
+                let data = rbuf.get(..n).unwrap_or_default();
+                // An error also arrives as `Event::Closed`.
+                if let Err(e) = m.session.handle_input(os::now(), data) {
+                    debug!(error = %e, "session failed");
+                }
+            }
+            Wake::Wrote(Err(e)) | Wake::Read(Err(e)) => {
+                failure = Some((e.into(), false));
+                break;
+            }
+            // Sent, or the application dropped its receiver: either way
+            // the event is gone.
+            Wake::Delivered => delivering = None,
+            Wake::Command(Some(command)) => m.on_command(command),
+            // The Connection and every Handle are gone.
+            Wake::Command(None) => m.session.disconnect(DisconnectReason::Requested),
+            Wake::Timer => {
                 let now = os::now();
                 if let Some((deadline, why)) = m.session.poll_timeout() {
                     if deadline <= now {
@@ -305,7 +354,7 @@ pub(crate) async fn run(
                     }
                 }
                 m.session.handle_timeout(now);
-            },
+            }
         }
     }
 
@@ -322,29 +371,27 @@ pub(crate) async fn run(
             // that closing with unread bytes cannot reset the connection
             // before the peer has read our Disconnect.
             m.session.poll_transmit(&mut out);
-            let pending = out.get(written..).unwrap_or_default();
-            let flush = async {
-                wr.write_all(pending).await?;
-                wr.shutdown().await?;
-                while rd.read(&mut rbuf).await? != 0 {}
-                Ok::<(), io::Error>(())
-            };
-            match tokio::time::timeout(CLOSE_TIMEOUT, flush).await {
-                Ok(Ok(())) => trace!("closed cleanly"),
-                Ok(Err(e)) => debug!(error = %e, "error while closing"),
-                Err(_) => debug!("peer did not close in time"),
+            match close::<R>(
+                &mut stream,
+                out.get(written..).unwrap_or_default(),
+                &mut rbuf,
+            )
+            .await
+            {
+                Ok(()) => trace!("closed cleanly"),
+                Err(e) => debug!(error = %e, "error while closing"),
             }
             None
         }
     };
     drop(stream);
     for waiter in m.disconnect_waiters.drain(..) {
-        let _ = waiter.send(());
+        let _ = waiter.try_send(());
     }
     // Whatever the application has not seen yet, in order, waiting for it
     // to make room (or to drop its receiver).
-    if let Some(event) = backlog.take() {
-        let _ = events.send(event).await;
+    if let Some(send) = delivering.take() {
+        send.await;
     }
     while let Some(event) = m.session.poll_event() {
         if let Some(event) = m.on_event(event) {
@@ -358,4 +405,45 @@ pub(crate) async fn run(
     while let Ok(command) = commands.try_recv() {
         drop(command);
     }
+}
+
+/// Writes `pending`, sends FIN and reads until the peer's, all within
+/// [`CLOSE_TIMEOUT`].
+async fn close<R: Runtime>(
+    stream: &mut R::Stream,
+    mut pending: &[u8],
+    rbuf: &mut [u8],
+) -> io::Result<()> {
+    let mut timer = R::timer();
+    R::set_timer(&mut timer, CLOSE_TIMEOUT);
+    let mut shut = false;
+    poll_fn(|cx| {
+        if R::poll_timer(&mut timer, cx).is_ready() {
+            return Poll::Ready(Err(io::Error::from(io::ErrorKind::TimedOut)));
+        }
+        while !pending.is_empty() {
+            match R::poll_write(stream, cx, pending) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => pending = pending.get(n..).unwrap_or_default(),
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        if !shut {
+            match R::poll_shutdown(stream, cx) {
+                Poll::Ready(Ok(())) => shut = true,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        loop {
+            match R::poll_read(stream, cx, rbuf) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Ok(())),
+                Poll::Ready(Ok(_)) => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    })
+    .await
 }

@@ -1,0 +1,54 @@
+//! What a driver crate supplies: sockets, a timer and a way to spawn.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+/// An async runtime as the connection task needs it: a TCP stream it can
+/// poll, a resettable timer and a way to spawn a task.
+///
+/// Implemented by a zero-sized marker type in each driver crate
+/// (`status_tokio::Tokio`, `status_smol::Smol`); applications use
+/// [`Connection<R>`](crate::Connection) through that crate's alias and
+/// never call these functions themselves.
+pub trait Runtime: Sized + 'static {
+    /// A connected TCP stream.
+    type Stream: Send + 'static;
+    /// A bound TCP listener.
+    type Listener;
+    /// A one-shot timer that can be re-armed.
+    type Timer: Send + 'static;
+
+    /// Opens a TCP connection to `addr`.
+    fn connect(addr: SocketAddr) -> impl Future<Output = io::Result<Self::Stream>> + Send;
+    /// Accepts one TCP connection on `listener`.
+    fn accept(listener: &Self::Listener) -> impl Future<Output = io::Result<Self::Stream>> + Send;
+    /// The peer's address of `stream`; also disables Nagle's algorithm on it.
+    fn prepare(stream: &Self::Stream) -> io::Result<SocketAddr>;
+    /// Runs `task` to completion in the background.
+    fn spawn(task: impl Future<Output = ()> + Send + 'static);
+
+    /// Reads into `buf`; `Ok(0)` is end of stream.
+    fn poll_read(
+        stream: &mut Self::Stream,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>>;
+    /// Writes a prefix of `buf`, returning how much was taken.
+    fn poll_write(
+        stream: &mut Self::Stream,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>>;
+    /// Flushes the stream and shuts down its write half (sends FIN).
+    fn poll_shutdown(stream: &mut Self::Stream, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+
+    /// A timer that is not armed.
+    fn timer() -> Self::Timer;
+    /// Arms `timer` to fire `after` from now (re-arming it if it was).
+    fn set_timer(timer: &mut Self::Timer, after: Duration);
+    /// Whether `timer` has fired since it was last armed.
+    fn poll_timer(timer: &mut Self::Timer, cx: &mut Context<'_>) -> Poll<()>;
+}

@@ -1,0 +1,75 @@
+//! [`Runtime`] for Tokio: its TCP types, `Sleep` and `tokio::spawn`.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+use std::time::Duration;
+
+use status_driver::Runtime;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::{Instant, Sleep};
+
+/// The Tokio [`Runtime`]: connection tasks are spawned on the current Tokio
+/// runtime (a `Connection` must be created inside one).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Tokio;
+
+impl Runtime for Tokio {
+    type Stream = TcpStream;
+    type Listener = TcpListener;
+    type Timer = Pin<Box<Sleep>>;
+
+    async fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
+        TcpStream::connect(addr).await
+    }
+
+    async fn accept(listener: &TcpListener) -> io::Result<TcpStream> {
+        Ok(listener.accept().await?.0)
+    }
+
+    fn prepare(stream: &TcpStream) -> io::Result<SocketAddr> {
+        stream.set_nodelay(true)?;
+        stream.peer_addr()
+    }
+
+    fn spawn(task: impl Future<Output = ()> + Send + 'static) {
+        tokio::spawn(task);
+    }
+
+    fn poll_read(
+        stream: &mut TcpStream,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let mut buf = ReadBuf::new(buf);
+        ready!(Pin::new(stream).poll_read(cx, &mut buf))?;
+        Poll::Ready(Ok(buf.filled().len()))
+    }
+
+    fn poll_write(
+        stream: &mut TcpStream,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(stream).poll_write(cx, buf)
+    }
+
+    fn poll_shutdown(stream: &mut TcpStream, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(stream).poll_shutdown(cx)
+    }
+
+    fn timer() -> Self::Timer {
+        Box::pin(tokio::time::sleep(Duration::ZERO))
+    }
+
+    fn set_timer(timer: &mut Self::Timer, after: Duration) {
+        timer.as_mut().reset(Instant::now() + after);
+    }
+
+    fn poll_timer(timer: &mut Self::Timer, cx: &mut Context<'_>) -> Poll<()> {
+        timer.as_mut().poll(cx)
+    }
+}
