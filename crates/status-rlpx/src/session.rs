@@ -179,7 +179,6 @@ enum State {
 
 struct Framed {
     codec: FrameCodec,
-    remote: PublicKey,
 }
 
 /// One RLPx connection (see the module docs for the run loop).
@@ -413,10 +412,7 @@ impl Session {
         };
         codec.encode(p2p::HELLO, &hello.encode(), &mut self.out)?;
         self.remote = Some(done.remote);
-        self.state = State::AwaitingHello(Box::new(Framed {
-            codec,
-            remote: done.remote,
-        }));
+        self.state = State::AwaitingHello(Box::new(Framed { codec }));
         Ok(())
     }
 
@@ -472,6 +468,7 @@ impl Session {
     fn handle_hello(&mut self, now: Timestamp, payload: &[u8]) -> Result<(), Error> {
         let hello = Hello::decode(payload)?;
         let config = self.config.clone();
+        let expected_id = self.remote.map(|r| r.node_id());
         let Some(framed) = self.framed() else {
             return Err(Error::UnexpectedMessage("hello"));
         };
@@ -487,7 +484,7 @@ impl Session {
         if hello.node_id.as_bytes().iter().all(|b| *b == 0) {
             return Err(Error::InvalidIdentity);
         }
-        if hello.node_id != framed.remote.node_id() {
+        if Some(hello.node_id) != expected_id {
             return Err(Error::NodeIdMismatch);
         }
         let shared = p2p::negotiate(&config.capabilities, &hello.capabilities);
