@@ -1,0 +1,2 @@
+//! Placeholder until the keys layer lands its criterion bench.
+fn main() {}

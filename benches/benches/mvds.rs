@@ -1,0 +1,2 @@
+//! Placeholder until the mvds layer lands its criterion bench.
+fn main() {}

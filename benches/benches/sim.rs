@@ -1,0 +1,2 @@
+//! Placeholder until the sim layer lands its criterion bench.
+fn main() {}

@@ -1,0 +1,2 @@
+//! Placeholder until the waku layer lands its criterion bench.
+fn main() {}

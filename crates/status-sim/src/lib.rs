@@ -1,0 +1,3 @@
+//! status-sim (under construction).
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
