@@ -1,0 +1,719 @@
+//! The sans-IO [`Encryptor`]: 5/SECURE-TRANSPORT for one installation of
+//! one identity, over a [`SessionStore`].
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::Duration;
+
+use rand_core::CryptoRng;
+use status_core::{ecdh_x, PublicKey, SecretKey, Timestamp};
+use status_proto::encryption::{
+    Bundle, DhHeader, DirectMessageProtocol, DrHeader, ProtocolMessage, SignedPreKey, X3dhHeader,
+};
+use zeroize::Zeroizing;
+
+use crate::bundle::{build_bundle, verify_bundle};
+use crate::dh::{dh_decrypt, dh_encrypt};
+use crate::installation::{Installation, InstallationMetadata};
+use crate::keypair::{parse_compressed, KeyPair};
+use crate::ratchet::{DoubleRatchet, Header, Limits};
+use crate::store::{KeyBytes, OurPreKey, Session, SessionId, SessionStore};
+use crate::x3dh::{x3dh_active, x3dh_passive};
+use crate::Error;
+
+/// The `direct_message` key of a DH-only message (status-go
+/// `noInstallationID`).
+pub const NO_INSTALLATION_ID: &str = "none";
+
+/// Protocol version we put in our signed prekeys (status-go
+/// `protocolVersion`; 1 means "supports the negotiated shared secret").
+pub const PROTOCOL_VERSION: u32 = 1;
+
+const MAX_EVENTS: usize = 1024;
+
+/// Limits and intervals; defaults are status-go v0.55.1's.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Most message keys one message may make us skip (status-go `MaxSkip`).
+    pub max_skip: u32,
+    /// Most skipped keys kept per session, oldest dropped first (status-go
+    /// `MaxMessageKeysPerSession`).
+    pub max_skipped_keys: usize,
+    /// Most installations of a peer a message is encrypted for, most
+    /// recently active first, our own devices including this one (status-go
+    /// `MaxInstallations`; the spec says "a maximum of 3").
+    pub max_installations: usize,
+    /// Age after which our signed prekey is replaced (status-go
+    /// `BundleRefreshInterval`, 24 h).
+    pub prekey_refresh_interval: Duration,
+    /// Old signed prekeys kept so late X3DH messages still decrypt.
+    pub max_old_prekeys: usize,
+    /// Least time between two bundle advertisements to one peer after
+    /// failed decryptions (status-go `deviceNotFoundAckInterval`, 2 h).
+    pub bundle_advertise_interval: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_skip: 1000,
+            max_skipped_keys: 2000,
+            max_installations: 3,
+            prekey_refresh_interval: Duration::from_secs(24 * 60 * 60),
+            max_old_prekeys: 4,
+            bundle_advertise_interval: Duration::from_secs(2 * 60 * 60),
+        }
+    }
+}
+
+/// How a payload was protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PayloadKind {
+    /// A public (unencrypted) message with a bundle.
+    Public,
+    /// Double Ratchet (forward secrecy).
+    Ratchet,
+    /// DH-only fallback (no forward secrecy).
+    DhOnly,
+}
+
+/// A decrypted message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecryptedPayload {
+    /// The plaintext.
+    pub payload: Vec<u8>,
+    /// How it was protected.
+    pub kind: PayloadKind,
+    /// The sender's installation id.
+    pub installation_id: String,
+}
+
+/// Things the application should know or act on, drained with
+/// [`Encryptor::poll_event`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// Installations seen for the first time in a bundle.
+    NewInstallations {
+        /// Whose devices.
+        identity: PublicKey,
+        /// The new installations.
+        installations: Vec<Installation>,
+    },
+    /// A message could not be decrypted or was not for this device: send
+    /// our bundle back ([`Encryptor::bundle_advertisement`]) so the peer
+    /// sets up a session with this installation (5/SECURE-TRANSPORT
+    /// "Partitioned devices").
+    AdvertiseBundle {
+        /// To whom.
+        to: PublicKey,
+    },
+}
+
+/// Secure transport for one installation of one identity.
+///
+/// Methods, in quinn-proto's terms: getters (`identity`,
+/// `installation_id`, `installations`, `secret_agreed`...), commands that
+/// build messages (`encrypt`, `encrypt_public`, `encrypt_dh`,
+/// `bundle_advertisement`), `decrypt` for a message that arrived, and
+/// `poll_event` to drain events after each `decrypt`. Time and randomness
+/// are always arguments; nothing here reads a clock or the OS RNG.
+pub struct Encryptor<S: SessionStore> {
+    identity: SecretKey,
+    identity_pub: PublicKey,
+    identity_c: KeyBytes,
+    installation_id: String,
+    config: Config,
+    store: S,
+    events: VecDeque<Event>,
+    our_bundle: Option<Bundle>,
+    advertised: HashMap<KeyBytes, Timestamp>,
+}
+
+impl<S: SessionStore> Encryptor<S> {
+    /// An encryptor for `identity` as installation `installation_id`, over
+    /// `store` (empty, or restored from an earlier run).
+    pub fn new(config: Config, identity: SecretKey, installation_id: String, store: S) -> Self {
+        let identity_pub = identity.public_key();
+        Encryptor {
+            identity_c: identity_pub.to_compressed(),
+            identity_pub,
+            identity,
+            installation_id,
+            config,
+            store,
+            events: VecDeque::new(),
+            our_bundle: None,
+            advertised: HashMap::new(),
+        }
+    }
+
+    /// Our identity public key.
+    pub fn identity(&self) -> &PublicKey {
+        &self.identity_pub
+    }
+
+    /// Our installation id.
+    pub fn installation_id(&self) -> &str {
+        &self.installation_id
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The store, mutably (e.g. to snapshot it).
+    pub fn store_mut(&mut self) -> &mut S {
+        &mut self.store
+    }
+
+    /// Gives the store back.
+    pub fn into_store(self) -> S {
+        self.store
+    }
+
+    /// The next event, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    fn push_event(&mut self, event: Event) {
+        if self.events.len() >= MAX_EVENTS {
+            self.events.pop_front();
+        }
+        self.events.push_back(event);
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            max_skip: self.config.max_skip,
+            max_skipped_keys: self.config.max_skipped_keys,
+        }
+    }
+
+    /// Known installations of `identity`.
+    pub fn installations(&self, identity: &PublicKey) -> Result<Vec<Installation>, Error> {
+        self.store.installations(&identity.to_compressed())
+    }
+
+    fn set_enabled(&mut self, identity: &PublicKey, id: &str, enabled: bool) -> Result<(), Error> {
+        let key = identity.to_compressed();
+        let found = self
+            .store
+            .installations(&key)?
+            .into_iter()
+            .find(|i| i.id == id);
+        if let Some(mut inst) = found {
+            inst.enabled = enabled;
+            self.store.put_installation(inst)?;
+            self.our_bundle = None;
+        }
+        Ok(())
+    }
+
+    /// Enables an installation: pairs one of our own devices (it then
+    /// appears in our bundle and gets our messages), or re-enables a peer's.
+    pub fn enable_installation(&mut self, identity: &PublicKey, id: &str) -> Result<(), Error> {
+        self.set_enabled(identity, id, true)
+    }
+
+    /// Disables an installation: no more messages are encrypted for it.
+    pub fn disable_installation(&mut self, identity: &PublicKey, id: &str) -> Result<(), Error> {
+        self.set_enabled(identity, id, false)
+    }
+
+    /// Attaches metadata to an installation.
+    pub fn set_installation_metadata(
+        &mut self,
+        identity: &PublicKey,
+        id: &str,
+        metadata: InstallationMetadata,
+    ) -> Result<(), Error> {
+        let key = identity.to_compressed();
+        if let Some(mut inst) = self
+            .store
+            .installations(&key)?
+            .into_iter()
+            .find(|i| i.id == id)
+        {
+            inst.metadata = Some(metadata);
+            self.store.put_installation(inst)?;
+        }
+        Ok(())
+    }
+
+    /// The installations a message to `identity` goes to: enabled ones,
+    /// most recently active first, capped at `max_installations` (one less
+    /// for our own identity, whose cap counts this device).
+    fn targets(&self, identity: &KeyBytes) -> Result<Vec<Installation>, Error> {
+        let ours = *identity == self.identity_c;
+        let mut list: Vec<Installation> = self
+            .store
+            .installations(identity)?
+            .into_iter()
+            .filter(|i| i.enabled && !(ours && i.id == self.installation_id))
+            .collect();
+        list.sort_by(|a, b| b.timestamp.cmp(&a.timestamp).then(a.id.cmp(&b.id)));
+        let cap = if ours {
+            self.config.max_installations.saturating_sub(1)
+        } else {
+            self.config.max_installations
+        };
+        list.truncate(cap);
+        Ok(list)
+    }
+
+    /// The raw ECDH secret of the two identity keys, from which status-waku
+    /// derives the partitioned / negotiated topic (status-go `sharedsecret`).
+    pub fn shared_secret(&self, their_identity: &PublicKey) -> Zeroizing<[u8; 32]> {
+        ecdh_x(&self.identity, their_identity)
+    }
+
+    /// Whether the shared secret is agreed with `their_identity`: every
+    /// installation we send to has sent us a message, so it knows the secret
+    /// too and listens on the negotiated topic (status-go `Agreed`).
+    pub fn secret_agreed(&self, their_identity: &PublicKey) -> Result<bool, Error> {
+        let key = their_identity.to_compressed();
+        let targets = self.targets(&key)?;
+        if targets.is_empty() {
+            return Ok(false);
+        }
+        for t in &targets {
+            if !self.store.heard_from(&key, &t.id)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Our current signed bundle, creating or rotating the signed prekey
+    /// when needed (status-go `CreateBundle`). It is re-signed, with a new
+    /// timestamp, only when its content changes.
+    pub fn bundle<R: CryptoRng + ?Sized>(
+        &mut self,
+        now: Timestamp,
+        rng: &mut R,
+    ) -> Result<Bundle, Error> {
+        let prekeys = self.store.our_prekeys()?;
+        let rotate = match prekeys.last() {
+            None => true,
+            Some(p) => p.created.saturating_add(self.config.prekey_refresh_interval) < now,
+        };
+        if rotate {
+            let pair = KeyPair::generate(rng);
+            let version = prekeys.last().map_or(1, |p| p.version.saturating_add(1));
+            self.store.push_our_prekey(
+                OurPreKey {
+                    secret: pair.secret,
+                    public: pair.public,
+                    version,
+                    created: now,
+                },
+                self.config.max_old_prekeys.saturating_add(1),
+            )?;
+            self.our_bundle = None;
+        }
+        let Some(current) = self.store.our_prekeys()?.pop() else {
+            return Err(Error::Store("no signed prekey after creating one".into()));
+        };
+        let mut spks = BTreeMap::new();
+        spks.insert(
+            self.installation_id.clone(),
+            SignedPreKey {
+                signed_pre_key: current.public.to_vec(),
+                version: current.version,
+                protocol_version: PROTOCOL_VERSION,
+            },
+        );
+        // our paired devices, with the prekeys their own bundles announced
+        let own = self.identity_c;
+        if let Some(own_bundle) = self.store.their_bundle(&own)? {
+            for inst in self.targets(&own)? {
+                if let Some(spk) = own_bundle.signed_pre_keys.get(&inst.id) {
+                    spks.insert(inst.id.clone(), spk.clone());
+                }
+            }
+        }
+        if let Some(b) = &self.our_bundle {
+            if b.signed_pre_keys == spks {
+                return Ok(b.clone());
+            }
+        }
+        let ts = i64::try_from(now.as_millis())
+            .unwrap_or(i64::MAX / 1_000_000)
+            .saturating_mul(1_000_000);
+        let bundle = build_bundle(&self.identity, spks, ts);
+        self.our_bundle = Some(bundle.clone());
+        Ok(bundle)
+    }
+
+    /// Encrypts `payload` for every active installation of `their_identity`
+    /// (one Double Ratchet message each in `direct_message`, setting up
+    /// sessions with X3DH from their bundle where needed), or DH-only when
+    /// we know no installation of theirs. Our bundle rides along.
+    /// Encrypting to our own identity reaches our paired devices.
+    pub fn encrypt<R: CryptoRng + ?Sized>(
+        &mut self,
+        now: Timestamp,
+        rng: &mut R,
+        their_identity: &PublicKey,
+        payload: &[u8],
+    ) -> Result<ProtocolMessage, Error> {
+        let their = their_identity.to_compressed();
+        let targets = self.targets(&their)?;
+        if targets.is_empty() {
+            return self.encrypt_dh(now, rng, their_identity, payload);
+        }
+        let mut direct = BTreeMap::new();
+        let prekeys = self.store.our_prekeys()?;
+        let current_prekey = prekeys.last().map(|p| p.public);
+        for inst in &targets {
+            let sessions = self.store.sessions_with(&their, &inst.id)?;
+            // A session on one of our prekeys that has been rotated away
+            // is not used for sending (status-go: expired bundle).
+            let usable = sessions.into_iter().filter(|s| {
+                !s.expired
+                    && !(prekeys.iter().any(|p| p.public == s.id.bundle_id)
+                        && current_prekey != Some(s.id.bundle_id))
+            });
+            // 5/SECURE-TRANSPORT "Concurrent sessions": the one whose
+            // symmetric key is first in byte order.
+            let chosen = usable.min_by(|a, b| a.shared_secret[..].cmp(&b.shared_secret[..]));
+            let mut session = match chosen {
+                Some(s) => s,
+                None => {
+                    let Some(bundle) = self.store.their_bundle(&their)? else {
+                        continue;
+                    };
+                    let Some(spk) = bundle.signed_pre_keys.get(&inst.id) else {
+                        continue;
+                    };
+                    let spk_pub = parse_compressed(&spk.signed_pre_key)?;
+                    let spk_c = spk_pub.to_compressed();
+                    let eph = KeyPair::generate(rng);
+                    let secret = x3dh_active(&self.identity, &eph.secret, their_identity, &spk_pub);
+                    let ratchet = DoubleRatchet::new_initiator(&secret, &spk_c, rng)?;
+                    Session {
+                        id: SessionId {
+                            identity: their,
+                            installation_id: inst.id.clone(),
+                            bundle_id: spk_c,
+                        },
+                        shared_secret: secret,
+                        our_ephemeral: Some(eph.public),
+                        their_ephemeral: None,
+                        expired: false,
+                        created: now,
+                        ratchet,
+                    }
+                }
+            };
+            let (header, ct) = session.ratchet.encrypt(payload);
+            let dmp = DirectMessageProtocol {
+                x3dh_header: session.our_ephemeral.map(|k| X3dhHeader {
+                    key: k.to_vec(),
+                    id: session.id.bundle_id.to_vec(),
+                }),
+                dr_header: Some(DrHeader {
+                    key: header.key.to_vec(),
+                    n: header.n,
+                    pn: header.pn,
+                    id: session.id.bundle_id.to_vec(),
+                }),
+                dh_header: None,
+                payload: ct,
+            };
+            direct.insert(inst.id.clone(), dmp);
+            self.store.put_session(session)?;
+        }
+        let bundle = self.bundle(now, rng)?;
+        Ok(ProtocolMessage {
+            installation_id: self.installation_id.clone(),
+            bundles: vec![bundle],
+            direct_message: direct,
+            public_message: Vec::new(),
+        })
+    }
+
+    /// A DH-only message (status-go `BuildDHMessage`): no forward secrecy,
+    /// readable by any installation of the recipient.
+    pub fn encrypt_dh<R: CryptoRng + ?Sized>(
+        &mut self,
+        now: Timestamp,
+        rng: &mut R,
+        their_identity: &PublicKey,
+        payload: &[u8],
+    ) -> Result<ProtocolMessage, Error> {
+        let (key, sealed) = dh_encrypt(their_identity, payload, rng);
+        let mut direct = BTreeMap::new();
+        direct.insert(
+            NO_INSTALLATION_ID.to_owned(),
+            DirectMessageProtocol {
+                x3dh_header: None,
+                dr_header: None,
+                dh_header: Some(DhHeader { key: key.to_vec() }),
+                payload: sealed,
+            },
+        );
+        let bundle = self.bundle(now, rng)?;
+        Ok(ProtocolMessage {
+            installation_id: self.installation_id.clone(),
+            bundles: vec![bundle],
+            direct_message: direct,
+            public_message: Vec::new(),
+        })
+    }
+
+    /// An empty DH-only message carrying our bundle (status-go
+    /// `BuildBundleAdvertiseMessage`), the answer to
+    /// [`Event::AdvertiseBundle`].
+    pub fn bundle_advertisement<R: CryptoRng + ?Sized>(
+        &mut self,
+        now: Timestamp,
+        rng: &mut R,
+        their_identity: &PublicKey,
+    ) -> Result<ProtocolMessage, Error> {
+        self.encrypt_dh(now, rng, their_identity, &[])
+    }
+
+    /// A public message carrying our bundle (status-go `BuildPublicMessage`).
+    pub fn encrypt_public<R: CryptoRng + ?Sized>(
+        &mut self,
+        now: Timestamp,
+        rng: &mut R,
+        payload: &[u8],
+    ) -> Result<ProtocolMessage, Error> {
+        let bundle = self.bundle(now, rng)?;
+        Ok(ProtocolMessage {
+            installation_id: self.installation_id.clone(),
+            bundles: vec![bundle],
+            direct_message: BTreeMap::new(),
+            public_message: payload.to_vec(),
+        })
+    }
+
+    /// Decrypts a message from `their_identity` (the key that signed the
+    /// transport envelope): processes its bundles, then the direct message
+    /// for this installation. On error nothing of the session changed;
+    /// an [`Event::AdvertiseBundle`] may be queued (recovery).
+    pub fn decrypt<R: CryptoRng + ?Sized>(
+        &mut self,
+        now: Timestamp,
+        rng: &mut R,
+        their_identity: &PublicKey,
+        message: &ProtocolMessage,
+    ) -> Result<DecryptedPayload, Error> {
+        for bundle in &message.bundles {
+            self.process_bundle(bundle)?;
+        }
+        if !message.public_message.is_empty() {
+            return Ok(DecryptedPayload {
+                payload: message.public_message.clone(),
+                kind: PayloadKind::Public,
+                installation_id: message.installation_id.clone(),
+            });
+        }
+        if message.direct_message.is_empty() {
+            return Err(Error::NoPayload);
+        }
+        let their = their_identity.to_compressed();
+        let dmp = message
+            .direct_message
+            .get(&self.installation_id)
+            .or_else(|| message.direct_message.get(NO_INSTALLATION_ID));
+        let Some(dmp) = dmp else {
+            self.advertise(now, their_identity);
+            return Err(if their == self.identity_c {
+                Error::NotPairedDevice
+            } else {
+                Error::DeviceNotFound
+            });
+        };
+        let result = self.decrypt_direct(rng, their_identity, &message.installation_id, dmp, now);
+        match &result {
+            Ok(_) => self
+                .store
+                .mark_heard_from(their, &message.installation_id)?,
+            Err(Error::Store(_)) => {}
+            Err(_) => self.advertise(now, their_identity),
+        }
+        result
+    }
+
+    fn advertise(&mut self, now: Timestamp, to: &PublicKey) {
+        let key = to.to_compressed();
+        if let Some(last) = self.advertised.get(&key) {
+            if last.saturating_add(self.config.bundle_advertise_interval) > now {
+                return;
+            }
+        }
+        if self.advertised.len() >= MAX_EVENTS {
+            self.advertised.clear();
+        }
+        self.advertised.insert(key, now);
+        self.push_event(Event::AdvertiseBundle { to: *to });
+    }
+
+    fn decrypt_direct<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        their_identity: &PublicKey,
+        their_installation: &str,
+        dmp: &DirectMessageProtocol,
+        now: Timestamp,
+    ) -> Result<DecryptedPayload, Error> {
+        if let Some(dr) = &dmp.dr_header {
+            let their = their_identity.to_compressed();
+            let bundle_id = key33(&dr.id, "DRHeader.id")?;
+            let sid = SessionId {
+                identity: their,
+                installation_id: their_installation.to_owned(),
+                bundle_id,
+            };
+            let existing = self.store.session(&sid)?;
+            let mut session = match (&dmp.x3dh_header, existing) {
+                (Some(x), Some(s)) if s.their_ephemeral != Some(key33_or_zero(&x.key)) => {
+                    // a new X3DH on the same prekey (the peer reinstalled or
+                    // lost its session): replaces ours only if it decrypts
+                    self.passive_session(their_identity, sid, x, now)?
+                }
+                (_, Some(s)) => s,
+                (Some(x), None) => self.passive_session(their_identity, sid, x, now)?,
+                (None, None) => return Err(Error::SessionNotFound),
+            };
+            let header = Header {
+                key: key33(&dr.key, "DRHeader.key")?,
+                n: dr.n,
+                pn: dr.pn,
+            };
+            let limits = self.limits();
+            let payload = session
+                .ratchet
+                .decrypt(&header, &dmp.payload, limits, rng)?;
+            // they answered: stop sending the X3DH header
+            session.our_ephemeral = None;
+            self.store.put_session(session)?;
+            return Ok(DecryptedPayload {
+                payload,
+                kind: PayloadKind::Ratchet,
+                installation_id: their_installation.to_owned(),
+            });
+        }
+        if let Some(dh) = &dmp.dh_header {
+            let eph = parse_compressed(&dh.key)?;
+            let payload = dh_decrypt(&self.identity, &eph, &dmp.payload)?;
+            return Ok(DecryptedPayload {
+                payload,
+                kind: PayloadKind::DhOnly,
+                installation_id: their_installation.to_owned(),
+            });
+        }
+        Err(Error::NoKeyHeader)
+    }
+
+    fn passive_session(
+        &self,
+        their_identity: &PublicKey,
+        sid: SessionId,
+        x3dh: &X3dhHeader,
+        now: Timestamp,
+    ) -> Result<Session, Error> {
+        let their_eph = parse_compressed(&x3dh.key)?;
+        let spk_id = key33(&x3dh.id, "X3DHHeader.id")?;
+        let prekey = self
+            .store
+            .our_prekeys()?
+            .into_iter()
+            .find(|p| p.public == spk_id)
+            .ok_or(Error::UnknownSignedPreKey)?;
+        let secret = x3dh_passive(&self.identity, &prekey.secret, their_identity, &their_eph);
+        let ratchet = DoubleRatchet::new_responder(&secret, &prekey.secret);
+        Ok(Session {
+            id: sid,
+            shared_secret: secret,
+            our_ephemeral: None,
+            their_ephemeral: Some(their_eph.to_compressed()),
+            expired: false,
+            created: now,
+            ratchet,
+        })
+    }
+
+    /// Verifies and records a bundle: new installations (an event), and
+    /// re-keying when an installation's signed prekey changed.
+    fn process_bundle(&mut self, bundle: &Bundle) -> Result<(), Error> {
+        let identity = key33(&bundle.identity, "Bundle.identity")?;
+        let stored = self.store.their_bundle(&identity)?;
+        if let Some(old) = &stored {
+            if old == bundle || old.timestamp >= bundle.timestamp {
+                return Ok(());
+            }
+        }
+        let identity_pub = verify_bundle(bundle)?;
+        let ours = identity == self.identity_c;
+        let known = self.store.installations(&identity)?;
+        let mut new = Vec::new();
+        for (id, spk) in &bundle.signed_pre_keys {
+            if ours && *id == self.installation_id {
+                continue;
+            }
+            let inst = match known.iter().find(|i| &i.id == id) {
+                Some(i) => Installation {
+                    timestamp: i.timestamp.max(bundle.timestamp),
+                    ..i.clone()
+                },
+                None => {
+                    let i = Installation {
+                        identity,
+                        id: id.clone(),
+                        version: spk.protocol_version,
+                        enabled: !ours,
+                        timestamp: bundle.timestamp,
+                        metadata: None,
+                    };
+                    new.push(i.clone());
+                    i
+                }
+            };
+            self.store.put_installation(inst)?;
+            // re-keying: their prekey changed, sessions on the old one are
+            // no longer used for sending (5/SECURE-TRANSPORT "Re-keying")
+            if let Some(old_spk) = stored
+                .as_ref()
+                .and_then(|o| o.signed_pre_keys.get(id))
+                .filter(|o| o.signed_pre_key != spk.signed_pre_key)
+            {
+                for mut s in self.store.sessions_with(&identity, id)? {
+                    if s.id.bundle_id[..] == old_spk.signed_pre_key[..] && !s.expired {
+                        s.expired = true;
+                        self.store.put_session(s)?;
+                    }
+                }
+            }
+        }
+        self.store.put_their_bundle(identity, bundle.clone())?;
+        if ours {
+            self.our_bundle = None;
+        }
+        if !new.is_empty() {
+            self.push_event(Event::NewInstallations {
+                identity: identity_pub,
+                installations: new,
+            });
+        }
+        Ok(())
+    }
+}
+
+fn key33(bytes: &[u8], what: &'static str) -> Result<KeyBytes, Error> {
+    <[u8; 33]>::try_from(bytes).map_err(|_| Error::InvalidLength {
+        what,
+        expected: 33,
+        got: bytes.len(),
+    })
+}
+
+fn key33_or_zero(bytes: &[u8]) -> KeyBytes {
+    <[u8; 33]>::try_from(bytes).unwrap_or([0u8; 33])
+}

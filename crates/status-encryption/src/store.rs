@@ -1,0 +1,229 @@
+//! Storage of the secure transport's state behind a trait, with an
+//! in-memory implementation. Persistent stores come with the protocol layer.
+//!
+//! Every record is read as a copy and written back whole, so the
+//! [`Encryptor`](crate::Encryptor) commits a session only after a message
+//! decrypted: a failed decryption leaves the store as it was. Skipped
+//! message keys live inside the session record for that reason.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use status_core::{SecretKey, Timestamp};
+use status_proto::encryption::Bundle;
+
+use crate::installation::Installation;
+use crate::kdf::Key32;
+use crate::ratchet::DoubleRatchet;
+use crate::Error;
+
+/// A compressed secp256k1 public key as a map key.
+pub type KeyBytes = [u8; 33];
+
+/// Identifies a ratchet session: the peer identity, the peer installation,
+/// and the bundle id (the signed prekey the X3DH used: theirs when we
+/// initiated, ours when they did). status-go names the same triple.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SessionId {
+    /// Peer identity key.
+    pub identity: KeyBytes,
+    /// Peer installation id.
+    pub installation_id: String,
+    /// Signed prekey the session was set up with.
+    pub bundle_id: KeyBytes,
+}
+
+/// A ratchet session with one installation of a peer.
+#[derive(Clone)]
+pub struct Session {
+    pub(crate) id: SessionId,
+    pub(crate) shared_secret: Key32,
+    /// Our ephemeral key while the peer has not answered: every message
+    /// carries the X3DH header until then (status-go `RatchetInfoConfirmed`).
+    pub(crate) our_ephemeral: Option<KeyBytes>,
+    /// The initiator's ephemeral key when the peer set this session up.
+    pub(crate) their_ephemeral: Option<KeyBytes>,
+    /// Not used for sending any more (a newer session exists), still
+    /// accepted for receiving.
+    pub(crate) expired: bool,
+    pub(crate) created: Timestamp,
+    pub(crate) ratchet: DoubleRatchet,
+}
+
+impl Session {
+    /// The session's id.
+    pub fn id(&self) -> &SessionId {
+        &self.id
+    }
+
+    /// The X3DH shared secret the session started from: the spec's
+    /// concurrent-session rule compares these.
+    pub fn shared_secret(&self) -> &[u8; 32] {
+        &self.shared_secret
+    }
+
+    /// Whether the session is still used for sending.
+    pub fn is_expired(&self) -> bool {
+        self.expired
+    }
+
+    /// Stored skipped message keys.
+    pub fn skipped_keys(&self) -> usize {
+        self.ratchet.skipped_keys()
+    }
+}
+
+/// One of our signed prekeys (the private half of our bundle).
+#[derive(Clone)]
+pub struct OurPreKey {
+    pub(crate) secret: SecretKey,
+    pub(crate) public: KeyBytes,
+    pub(crate) version: u32,
+    pub(crate) created: Timestamp,
+}
+
+impl OurPreKey {
+    /// The compressed public key (the bundle id peers put in headers).
+    pub fn public(&self) -> &KeyBytes {
+        &self.public
+    }
+    /// Its version in our bundle.
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+    /// When it was created.
+    pub fn created(&self) -> Timestamp {
+        self.created
+    }
+}
+
+/// Where the [`Encryptor`](crate::Encryptor) keeps sessions, prekeys,
+/// bundles, installations and shared-secret agreement.
+pub trait SessionStore {
+    /// A copy of a session.
+    fn session(&self, id: &SessionId) -> Result<Option<Session>, Error>;
+    /// All sessions with one installation of a peer.
+    fn sessions_with(
+        &self,
+        identity: &KeyBytes,
+        installation_id: &str,
+    ) -> Result<Vec<Session>, Error>;
+    /// Inserts or replaces a session.
+    fn put_session(&mut self, session: Session) -> Result<(), Error>;
+
+    /// Our signed prekeys, oldest first; the last is the current one.
+    fn our_prekeys(&self) -> Result<Vec<OurPreKey>, Error>;
+    /// Adds a new current prekey, keeping at most `keep` (oldest dropped).
+    fn push_our_prekey(&mut self, prekey: OurPreKey, keep: usize) -> Result<(), Error>;
+
+    /// The latest verified bundle of an identity.
+    fn their_bundle(&self, identity: &KeyBytes) -> Result<Option<Bundle>, Error>;
+    /// Stores a verified bundle.
+    fn put_their_bundle(&mut self, identity: KeyBytes, bundle: Bundle) -> Result<(), Error>;
+
+    /// Known installations of an identity (ours included, for our own key).
+    fn installations(&self, identity: &KeyBytes) -> Result<Vec<Installation>, Error>;
+    /// Inserts or replaces an installation.
+    fn put_installation(&mut self, installation: Installation) -> Result<(), Error>;
+
+    /// Records that a message from `installation_id` of `identity` was
+    /// decrypted (shared-secret agreement, status-go `sharedsecret`).
+    fn mark_heard_from(&mut self, identity: KeyBytes, installation_id: &str) -> Result<(), Error>;
+    /// Whether [`mark_heard_from`](Self::mark_heard_from) was called.
+    fn heard_from(&self, identity: &KeyBytes, installation_id: &str) -> Result<bool, Error>;
+}
+
+/// The in-memory [`SessionStore`]; [`snapshot`](MemoryStore::snapshot) and
+/// [`restore`](MemoryStore::restore) carry it across restarts.
+#[derive(Clone, Default)]
+pub struct MemoryStore {
+    pub(crate) sessions: BTreeMap<SessionId, Session>,
+    pub(crate) prekeys: Vec<OurPreKey>,
+    pub(crate) bundles: BTreeMap<KeyBytes, Bundle>,
+    pub(crate) installations: BTreeMap<(KeyBytes, String), Installation>,
+    pub(crate) heard: BTreeSet<(KeyBytes, String)>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of sessions held.
+    pub fn session_count(&self) -> usize {
+        self.sessions.len()
+    }
+}
+
+impl SessionStore for MemoryStore {
+    fn session(&self, id: &SessionId) -> Result<Option<Session>, Error> {
+        Ok(self.sessions.get(id).cloned())
+    }
+
+    fn sessions_with(
+        &self,
+        identity: &KeyBytes,
+        installation_id: &str,
+    ) -> Result<Vec<Session>, Error> {
+        Ok(self
+            .sessions
+            .values()
+            .filter(|s| &s.id.identity == identity && s.id.installation_id == installation_id)
+            .cloned()
+            .collect())
+    }
+
+    fn put_session(&mut self, session: Session) -> Result<(), Error> {
+        self.sessions.insert(session.id.clone(), session);
+        Ok(())
+    }
+
+    fn our_prekeys(&self) -> Result<Vec<OurPreKey>, Error> {
+        Ok(self.prekeys.clone())
+    }
+
+    fn push_our_prekey(&mut self, prekey: OurPreKey, keep: usize) -> Result<(), Error> {
+        self.prekeys.push(prekey);
+        while self.prekeys.len() > keep.max(1) {
+            self.prekeys.remove(0);
+        }
+        Ok(())
+    }
+
+    fn their_bundle(&self, identity: &KeyBytes) -> Result<Option<Bundle>, Error> {
+        Ok(self.bundles.get(identity).cloned())
+    }
+
+    fn put_their_bundle(&mut self, identity: KeyBytes, bundle: Bundle) -> Result<(), Error> {
+        self.bundles.insert(identity, bundle);
+        Ok(())
+    }
+
+    fn installations(&self, identity: &KeyBytes) -> Result<Vec<Installation>, Error> {
+        Ok(self
+            .installations
+            .range((*identity, String::new())..)
+            .take_while(|((id, _), _)| id == identity)
+            .map(|(_, i)| i.clone())
+            .collect())
+    }
+
+    fn put_installation(&mut self, installation: Installation) -> Result<(), Error> {
+        self.installations.insert(
+            (installation.identity, installation.id.clone()),
+            installation,
+        );
+        Ok(())
+    }
+
+    fn mark_heard_from(&mut self, identity: KeyBytes, installation_id: &str) -> Result<(), Error> {
+        self.heard.insert((identity, installation_id.to_owned()));
+        Ok(())
+    }
+
+    fn heard_from(&self, identity: &KeyBytes, installation_id: &str) -> Result<bool, Error> {
+        Ok(self
+            .heard
+            .contains(&(*identity, installation_id.to_owned())))
+    }
+}

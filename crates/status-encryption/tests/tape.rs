@@ -1,0 +1,54 @@
+//! A "random" source that replays recorded bytes, so packets built from
+//! status-go's recorded randomness can be reproduced exactly.
+#![allow(dead_code)]
+
+use rand_core::{CryptoRng, RngCore};
+
+/// Hands out the pushed bytes in order; panics when they run out (a test
+/// that needs more randomness than was recorded is a failing test).
+#[derive(Default)]
+pub struct Tape {
+    bytes: Vec<u8>,
+    pos: usize,
+}
+
+impl Tape {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.bytes.extend_from_slice(bytes);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pos == self.bytes.len()
+    }
+}
+
+impl RngCore for Tape {
+    fn next_u32(&mut self) -> u32 {
+        let mut b = [0u8; 4];
+        self.fill_bytes(&mut b);
+        u32::from_le_bytes(b)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        let mut b = [0u8; 8];
+        self.fill_bytes(&mut b);
+        u64::from_le_bytes(b)
+    }
+
+    fn fill_bytes(&mut self, dst: &mut [u8]) {
+        let end = self.pos + dst.len();
+        assert!(
+            end <= self.bytes.len(),
+            "tape exhausted: wanted {} more bytes",
+            end - self.bytes.len()
+        );
+        dst.copy_from_slice(&self.bytes[self.pos..end]);
+        self.pos = end;
+    }
+}
+
+impl CryptoRng for Tape {}

@@ -1,0 +1,90 @@
+//! The crate's one error type.
+
+/// Everything that can go wrong in status-waku.
+///
+/// Variants are split in two groups: the peer (or the bytes it sent)
+/// misbehaved, and the caller used the API wrongly. Variants carry the numbers
+/// that explain them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    // ---- the peer misbehaved: malformed or hostile input ----
+    /// The bytes are not canonical RLP of the expected shape.
+    #[error("malformed rlp: {0}")]
+    Rlp(&'static str),
+    /// An envelope is larger than the configured limit (checked before decoding).
+    #[error("envelope of {size} bytes exceeds the limit of {max} bytes")]
+    EnvelopeTooLarge {
+        /// Encoded size of the envelope.
+        size: usize,
+        /// The configured maximum.
+        max: usize,
+    },
+    /// A topic field is not exactly 4 bytes long.
+    #[error("topic must be 4 bytes, got {0}")]
+    InvalidTopicLength(usize),
+    /// A decrypted message payload does not follow the Whisper v6 layout.
+    #[error("malformed message payload: {0}")]
+    MalformedMessage(&'static str),
+    /// None of the keys given to `open` decrypts the envelope data.
+    #[error("no key opens this envelope")]
+    NoMatchingKey,
+    /// The message carries a signature from which no public key is recoverable.
+    #[error("invalid message signature")]
+    InvalidSignature,
+    /// A mailserver response has the wrong size or shape.
+    #[error("malformed mailserver response: {0}")]
+    MalformedMailserverResponse(&'static str),
+
+    // -- wire packets and the machine (packet.rs, status.rs, node.rs) --
+    /// A packet is larger than the configured limit (checked before decoding).
+    #[error("packet of {size} bytes exceeds the limit of {max} bytes")]
+    PacketTooLarge {
+        /// Payload size of the packet.
+        size: usize,
+        /// The configured maximum.
+        max: usize,
+    },
+    /// A PoW requirement is NaN, infinite or negative.
+    #[error("PoW requirement must be finite and non-negative")]
+    InvalidPowRequirement,
+    /// A bloom filter is neither 64 bytes nor empty.
+    #[error("bloom filter must be 64 bytes, got {0}")]
+    InvalidBloomLength(usize),
+    /// A topic-interest list is longer than the protocol allows.
+    #[error("topic interest of more than {max} topics")]
+    TooManyTopics {
+        /// The limit (10,000 in 6/WAKU1).
+        max: usize,
+    },
+    /// A whisper/6 Status with a version other than 6.
+    #[error("unsupported protocol version {0}")]
+    UnsupportedVersion(u64),
+    /// A hash field is not 32 bytes.
+    #[error("hash must be 32 bytes, got {0}")]
+    InvalidHashLength(usize),
+    /// An envelope failed validation (expired, from the future, too little
+    /// PoW, oversized) in a way the peer is to blame for.
+    #[error("invalid envelope: {0}")]
+    InvalidEnvelope(&'static str),
+    /// The peer exceeded our rate limits more often than tolerated.
+    #[error("rate limit exceeded")]
+    RateLimitExceeded,
+    /// (Caller error) the peer id is not, or no longer, known to the machine.
+    #[error("unknown peer {0}")]
+    UnknownPeer(u64),
+    /// A mailserver request fails status-go's validation.
+    #[error("invalid messages request: {0}")]
+    InvalidMessagesRequest(&'static str),
+
+    // ---- the caller used the API wrongly ----
+    /// The payload (plus padding) does not fit the 4-byte payload size field.
+    #[error("payload of {0} bytes is too large for a message")]
+    PayloadTooLarge(usize),
+    /// A public key given to the API is invalid.
+    #[error("invalid public key")]
+    InvalidPublicKey,
+    /// The PoW target is not a finite, non-negative number.
+    #[error("PoW target must be finite and non-negative")]
+    InvalidPowTarget,
+}

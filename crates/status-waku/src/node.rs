@@ -1,0 +1,1202 @@
+//! The Waku machine: handshakes, per-peer views, the relay and local
+//! filters of one node, as a sans-IO state machine (6/WAKU1, EIP-627).
+//!
+//! [`Waku`] knows nothing of sockets or RLPx: the caller tells it about
+//! peers ([`Waku::add_peer`]) and feeds it their capability messages
+//! (code relative to `waku`/`shh`, payload) as
+//! `status_rlpx::session::Event::Message` delivers them
+//! ([`Waku::handle_input`]). It answers with packets to send
+//! ([`Waku::poll_transmit`]), events for the application
+//! ([`Waku::poll_event`]) and its next deadline ([`Waku::poll_timeout`]).
+//!
+//! The canonical run loop, after every `handle_*`, `add_peer`, `post`,
+//! `subscribe` or other command:
+//!
+//! 1. send every [`Transmit`] from [`Waku::poll_transmit`] to its peer;
+//! 2. drain [`Waku::poll_event`]; on [`Event::PeerDropped`] disconnect
+//!    that peer;
+//! 3. re-arm the timer with [`Waku::poll_timeout`] and call
+//!    [`Waku::handle_timeout`] when it fires.
+//!
+//! ```
+//! use bytes::Bytes;
+//! use status_core::{NodeId, Timestamp};
+//! use status_waku::node::{Event, Waku};
+//! use status_waku::peer::Protocol;
+//! use status_waku::{Envelope, Topic, WakuConfig};
+//!
+//! let now = Timestamp::from_secs(1_700_000_000);
+//! let mut a = Waku::new(WakuConfig { min_pow: 0.0, ..WakuConfig::default() }, now);
+//! let mut b = Waku::new(WakuConfig { min_pow: 0.0, ..WakuConfig::default() }, now);
+//! let pa = a.add_peer(now, NodeId([2; 64]), None, Protocol::Waku1); // b, seen from a
+//! let pb = b.add_peer(now, NodeId([1; 64]), None, Protocol::Waku1); // a, seen from b
+//!
+//! // a posts an envelope; shuttle packets until both are quiet.
+//! let env = Envelope::new(1_700_000_000, 60, Topic([1, 2, 3, 4]), &b"hi"[..]);
+//! let hash = a.post(now, env).unwrap();
+//! let later = Timestamp::from_secs(1_700_000_001);
+//! a.handle_timeout(later); // the transmission cycle
+//! for _ in 0..3 {
+//!     while let Some(t) = a.poll_transmit() {
+//!         b.handle_input(later, pb, t.code, t.payload).unwrap();
+//!     }
+//!     while let Some(t) = b.poll_transmit() {
+//!         a.handle_input(later, pa, t.code, t.payload).unwrap();
+//!     }
+//! }
+//! assert!(b.has_envelope(&hash));
+//! assert!(matches!(b.poll_event(), Some(Event::PeerReady { .. })));
+//! ```
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::net::IpAddr;
+
+use bytes::Bytes;
+use status_core::{keccak256, NodeId, Timestamp};
+
+use crate::config::{Interest, WakuConfig};
+use crate::filter::{Filter, FilterId, Filters};
+use crate::message::ReceivedMessage;
+use crate::packet::{
+    code, encode_raw_list, shh_code, EnvelopeError, MessageResponse, RawEnvelopes,
+    ENVELOPE_OTHER_ERROR, ENVELOPE_TIME_NOT_SYNCED,
+};
+use crate::peer::{Handshake, Peer, PeerId, PeerView, Protocol};
+use crate::rate_limit::Limiter;
+use crate::rlp_strict;
+use crate::status::{decode_bloom, ShhStatus, StatusOptions};
+use crate::{Bloom, Envelope, Error, Topic};
+
+/// A packet for one peer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub struct Transmit {
+    /// To whom.
+    pub peer: PeerId,
+    /// Over which capability (`protocol.name()` for the RLPx send).
+    pub protocol: Protocol,
+    /// Packet code relative to the capability.
+    pub code: u64,
+    /// The packet payload.
+    pub payload: Bytes,
+}
+
+/// Why the machine dropped a peer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DropReason {
+    /// No Status within [`WakuConfig::status_timeout`].
+    StatusTimeout,
+    /// It sent something malformed or forbidden.
+    Misbehaved(Error),
+    /// It exceeded our rate limits more than [`WakuConfig::rate_limit_tolerance`] times.
+    RateLimited,
+    /// We are both light nodes ([`WakuConfig::restrict_light_connections`]).
+    BothLight,
+}
+
+/// A message a local filter opened.
+#[derive(Debug, Clone)]
+pub struct Delivered {
+    /// The filter that opened it.
+    pub filter: FilterId,
+    /// The envelope hash.
+    pub hash: [u8; 32],
+    /// The envelope.
+    pub envelope: Envelope,
+    /// What the filter's key revealed: payload, signer.
+    pub message: ReceivedMessage,
+    /// Whether it came in a P2P Message (a mailserver answer) rather than
+    /// through the relay.
+    pub p2p: bool,
+}
+
+/// What the machine reports to the application.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Event {
+    /// The peer's Status arrived: the handshake is complete.
+    PeerReady {
+        /// The peer.
+        peer: PeerId,
+        /// Its Status options (a whisper/6 Status mapped onto them).
+        status: StatusOptions,
+    },
+    /// The machine dropped the peer: disconnect it. Nothing more is sent
+    /// to or accepted from it.
+    PeerDropped {
+        /// The peer.
+        peer: PeerId,
+        /// Why.
+        reason: DropReason,
+    },
+    /// A filter opened an envelope.
+    Message(Box<Delivered>),
+    /// A Messages packet went to a peer that sends confirmations; its
+    /// Batch Ack / Message Response will carry this hash.
+    BatchSent {
+        /// The peer.
+        peer: PeerId,
+        /// keccak256 of the Messages payload.
+        batch_hash: [u8; 32],
+    },
+    /// A peer confirmed one of our batches (Batch Ack or Message Response).
+    BatchAcknowledged {
+        /// The peer.
+        peer: PeerId,
+        /// keccak256 of the Messages payload it received.
+        batch_hash: [u8; 32],
+        /// Envelopes of that batch it rejected (Message Response only).
+        errors: Vec<EnvelopeError>,
+    },
+    /// A trusted peer (a mailserver) completed a request: the P2P Request
+    /// Complete payload, for [`crate::mailserver`] to parse.
+    P2PRequestComplete {
+        /// The peer.
+        peer: PeerId,
+        /// The raw payload.
+        payload: Bytes,
+    },
+}
+
+/// Counters of what the machine did, for metrics and tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Envelopes received from peers or posted.
+    pub envelopes_received: u64,
+    /// Envelopes accepted (new and valid).
+    pub accepted: u64,
+    /// Duplicates dropped.
+    pub duplicates: u64,
+    /// Expired envelopes dropped.
+    pub expired: u64,
+    /// Envelopes from the future or long expired (time-sync errors).
+    pub time_sync_errors: u64,
+    /// Envelopes below our PoW requirement.
+    pub low_pow: u64,
+    /// Envelopes on topics we did not ask for.
+    pub not_interested: u64,
+    /// Packets dropped by the IP / peer-id rate limits.
+    pub rate_limited_packets: u64,
+    /// Envelopes dropped by the topic rate limits.
+    pub rate_limited_envelopes: u64,
+    /// Envelope copies queued for peers.
+    pub forwarded: u64,
+    /// Envelope copies dropped because a throttled peer's batch was full.
+    pub forward_dropped: u64,
+    /// Messages packets sent.
+    pub batches_sent: u64,
+    /// Packets received before the peer's Status (ignored).
+    pub ignored_before_status: u64,
+    /// Message events dropped because the event queue was full.
+    pub events_dropped: u64,
+}
+
+/// A seen-cache key: an envelope hash. Hashes are keccak outputs no peer
+/// can aim, so the first 8 bytes are a fine (and deterministic) hash.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Key([u8; 32]);
+
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let mut x = [0u8; 8];
+        x.copy_from_slice(&self.0[..8]);
+        state.write_u64(u64::from_le_bytes(x));
+    }
+}
+
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8 | self.0 >> 56) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 ^= v;
+    }
+}
+
+/// An envelope kept to hand to peers that connect later.
+struct Stored {
+    raw: Bytes,
+    topic: Topic,
+    pow: f64,
+}
+
+struct Seen {
+    expiry: u32,
+    stored: Option<Stored>,
+}
+
+/// Why an envelope was not accepted.
+enum Reject {
+    /// Dropped without blame (expired, duplicate, not wanted).
+    Silent,
+    /// Confirmations report it with code 1.
+    TimeSync(&'static str),
+    /// Confirmations report it with code 2.
+    Other(&'static str),
+    /// The peer misbehaved: drop it.
+    Fatal(Error),
+}
+
+/// One Waku node (see the module docs for the run loop).
+pub struct Waku {
+    config: WakuConfig,
+    peers: Vec<Peer>,
+    next_peer: u64,
+    seen: HashMap<Key, Seen, BuildHasherDefault<KeyHasher>>,
+    expiries: BinaryHeap<Reverse<(u32, [u8; 32])>>,
+    stored: usize,
+    stored_bytes: usize,
+    filters: Filters,
+    interest_bloom: Bloom,
+    ip_limits: BTreeMap<IpAddr, Limiter>,
+    topic_limits: BTreeMap<Topic, Limiter>,
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<Event>,
+    next_flush: Option<Timestamp>,
+    last_sweep: Timestamp,
+    stats: Stats,
+}
+
+impl std::fmt::Debug for Waku {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Waku")
+            .field("peers", &self.peers.len())
+            .field("seen", &self.seen.len())
+            .field("stored", &self.stored)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Waku {
+    /// A node with `config`, starting at `now`.
+    pub fn new(config: WakuConfig, now: Timestamp) -> Waku {
+        let interest_bloom = match config.interest {
+            Interest::Full => Bloom::FULL,
+            _ => Bloom::EMPTY,
+        };
+        Waku {
+            config,
+            peers: Vec::new(),
+            next_peer: 0,
+            seen: HashMap::default(),
+            expiries: BinaryHeap::new(),
+            stored: 0,
+            stored_bytes: 0,
+            filters: Filters::default(),
+            interest_bloom,
+            ip_limits: BTreeMap::new(),
+            topic_limits: BTreeMap::new(),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            next_flush: None,
+            last_sweep: now,
+            stats: Stats::default(),
+        }
+    }
+
+    // ---- getters -------------------------------------------------------------
+
+    /// The configuration.
+    pub fn config(&self) -> &WakuConfig {
+        &self.config
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Peers currently known (handshaking or ready).
+    pub fn peers(&self) -> impl Iterator<Item = PeerId> + '_ {
+        self.peers.iter().map(|p| p.id)
+    }
+
+    /// A peer's view (what it asked for); `None` for an unknown peer.
+    pub fn peer_view(&self, peer: PeerId) -> Option<&PeerView> {
+        self.peer(peer).map(|p| &p.view)
+    }
+
+    /// The node id a peer was added with.
+    pub fn peer_node_id(&self, peer: PeerId) -> Option<NodeId> {
+        self.peer(peer).map(|p| p.node_id)
+    }
+
+    /// Whether the peer's Status has arrived.
+    pub fn is_ready(&self, peer: PeerId) -> bool {
+        self.peer(peer).is_some_and(Peer::is_ready)
+    }
+
+    /// Whether an envelope with this hash is in the seen cache.
+    pub fn has_envelope(&self, hash: &[u8; 32]) -> bool {
+        self.seen.contains_key(&Key(*hash))
+    }
+
+    /// Entries in the seen (dedup) cache; at most [`WakuConfig::max_seen`].
+    pub fn seen_len(&self) -> usize {
+        self.seen.len()
+    }
+
+    /// Envelopes stored for late peers; at most [`WakuConfig::max_stored`].
+    pub fn stored_len(&self) -> usize {
+        self.stored
+    }
+
+    /// Bytes of stored envelopes; at most [`WakuConfig::max_stored_bytes`].
+    pub fn stored_bytes(&self) -> usize {
+        self.stored_bytes
+    }
+
+    /// The Status options we send.
+    pub fn status_options(&self) -> StatusOptions {
+        let c = &self.config;
+        let mut o = StatusOptions {
+            pow_requirement: Some(c.min_pow),
+            light_node: Some(c.light_node),
+            confirmations_enabled: Some(c.confirmations_enabled),
+            packet_rate_limits: Some(c.packet_rate_limits),
+            bytes_rate_limits: Some(c.bytes_rate_limits),
+            ..StatusOptions::default()
+        };
+        match c.interest {
+            Interest::Full | Interest::Bloom => o.bloom_filter = Some(self.interest_bloom),
+            Interest::Topics => o.topic_interest = Some(self.filters.topics()),
+        }
+        o
+    }
+
+    fn peer(&self, id: PeerId) -> Option<&Peer> {
+        self.index(id).map(|i| &self.peers[i])
+    }
+
+    fn index(&self, id: PeerId) -> Option<usize> {
+        self.peers.binary_search_by_key(&id, |p| p.id).ok()
+    }
+
+    // ---- peers ---------------------------------------------------------------
+
+    /// A peer whose RLPx session shares `protocol` with us is connected:
+    /// our Status is queued at once and its Status is awaited until
+    /// `now + status_timeout`. `ip` enables the per-IP rate limit.
+    pub fn add_peer(
+        &mut self,
+        now: Timestamp,
+        node_id: NodeId,
+        ip: Option<IpAddr>,
+        protocol: Protocol,
+    ) -> PeerId {
+        let id = PeerId(self.next_peer);
+        self.next_peer += 1;
+        let exempt = self.config.rate_limit_exempt_ids.contains(&node_id)
+            || ip.is_some_and(|ip| self.config.rate_limit_exempt_ips.contains(&ip));
+        self.peers.push(Peer {
+            id,
+            node_id,
+            ip,
+            protocol,
+            handshake: Handshake::AwaitingStatus {
+                deadline: now.saturating_add(self.config.status_timeout),
+            },
+            view: PeerView::default(),
+            trusted: false,
+            exempt,
+            inbound: Limiter::new(now),
+            exceeded: 0,
+            outbound: Limiter::new(now),
+            pending: Vec::new(),
+            pending_bytes: 0,
+            ignored_before_status: 0,
+        });
+        let payload = match protocol {
+            Protocol::Waku1 => self.status_options().to_vec(),
+            Protocol::Shh6 => {
+                let mut v = Vec::new();
+                self.shh_status().encode(&mut v);
+                v
+            }
+        };
+        self.send(id, protocol, code::STATUS, payload.into());
+        id
+    }
+
+    /// Forgets a peer the caller disconnected (no event).
+    pub fn remove_peer(&mut self, peer: PeerId) {
+        if let Some(i) = self.index(peer) {
+            self.peers.remove(i);
+        }
+    }
+
+    /// Marks a peer trusted: its P2P Messages and P2P Request Complete
+    /// packets are accepted (a mailserver; 11/WAKU-MAILSERVER "a node MUST
+    /// trust the selected Mailserver"). Others' are ignored.
+    pub fn set_trusted(&mut self, peer: PeerId, trusted: bool) -> Result<(), Error> {
+        let i = self.index(peer).ok_or(Error::UnknownPeer(peer.0))?;
+        self.peers[i].trusted = trusted;
+        Ok(())
+    }
+
+    fn drop_peer(&mut self, id: PeerId, reason: DropReason) {
+        if let Some(i) = self.index(id) {
+            self.peers.remove(i);
+            self.events.push_back(Event::PeerDropped { peer: id, reason });
+        }
+    }
+
+    fn shh_status(&self) -> ShhStatus {
+        ShhStatus {
+            pow_requirement: self.config.min_pow,
+            bloom_filter: self.our_bloom(),
+            light_node: self.config.light_node,
+        }
+    }
+
+    fn our_bloom(&self) -> Bloom {
+        match self.config.interest {
+            Interest::Topics => Bloom::from_topics(&self.filters.topics()),
+            _ => self.interest_bloom,
+        }
+    }
+
+    fn send(&mut self, peer: PeerId, protocol: Protocol, code: u64, payload: Bytes) {
+        self.transmits.push_back(Transmit {
+            peer,
+            protocol,
+            code,
+            payload,
+        });
+    }
+
+    // ---- inputs --------------------------------------------------------------
+
+    /// Feeds one capability message from `peer`: `code` relative to its
+    /// protocol, `payload` as RLPx delivered it.
+    ///
+    /// The packet size is checked first, then our rate limits (a packet
+    /// over them is dropped; past the tolerance the peer is). Before the
+    /// peer's Status every other packet is ignored; Status after the
+    /// handshake is ignored; unknown codes are ignored.
+    ///
+    /// # Errors
+    /// On malformed or forbidden input the peer is dropped
+    /// ([`Event::PeerDropped`]) and the error returned;
+    /// [`Error::UnknownPeer`] for a peer not (or no longer) known.
+    pub fn handle_input(
+        &mut self,
+        now: Timestamp,
+        peer: PeerId,
+        code: u64,
+        payload: Bytes,
+    ) -> Result<(), Error> {
+        let i = self.index(peer).ok_or(Error::UnknownPeer(peer.0))?;
+        let result = self.input(now, i, code, &payload);
+        if let Err(e) = &result {
+            let reason = match e {
+                Error::RateLimitExceeded => DropReason::RateLimited,
+                e => DropReason::Misbehaved(e.clone()),
+            };
+            self.drop_peer(peer, reason);
+        }
+        self.end_of_call(now);
+        result
+    }
+
+    fn input(&mut self, now: Timestamp, i: usize, code: u64, payload: &Bytes) -> Result<(), Error> {
+        self.config.limits.check_packet(payload)?;
+        if !self.inbound_allowed(now, i, payload.len()) {
+            let p = &mut self.peers[i];
+            p.exceeded = p.exceeded.saturating_add(1);
+            self.stats.rate_limited_packets += 1;
+            let t = self.config.rate_limit_tolerance;
+            if t > 0 && p.exceeded >= t {
+                return Err(Error::RateLimitExceeded);
+            }
+            return Ok(());
+        }
+        let peer = &self.peers[i];
+        let id = peer.id;
+        let protocol = peer.protocol;
+        if !peer.is_ready() {
+            if code != code::STATUS {
+                self.peers[i].ignored_before_status += 1;
+                self.stats.ignored_before_status += 1;
+                return Ok(());
+            }
+            let options = match protocol {
+                Protocol::Waku1 => StatusOptions::decode(payload)?,
+                Protocol::Shh6 => ShhStatus::decode(payload)?.to_options(),
+            };
+            options.validate()?;
+            let mut view = PeerView::default();
+            view.apply(&options);
+            if view.light_node && self.config.light_node && self.config.restrict_light_connections
+            {
+                self.drop_peer(id, DropReason::BothLight);
+                return Ok(());
+            }
+            let p = &mut self.peers[i];
+            p.view = view;
+            p.handshake = Handshake::Ready;
+            self.events.push_back(Event::PeerReady {
+                peer: id,
+                status: options,
+            });
+            self.send_stored(now, i);
+            return Ok(());
+        }
+        match (protocol, code) {
+            (_, code::STATUS) => Ok(()),
+            (_, code::MESSAGES) => self.handle_messages(now, id, payload),
+            (_, code::P2P_MESSAGE) => {
+                if self.peers[i].trusted {
+                    self.handle_p2p_messages(id, protocol, payload)
+                } else {
+                    Ok(())
+                }
+            }
+            (Protocol::Waku1, code::STATUS_UPDATE) => {
+                let options = StatusOptions::decode(payload)?;
+                options.validate()?;
+                self.apply_update(i, &options);
+                Ok(())
+            }
+            (Protocol::Waku1, code::BATCH_ACK) => {
+                let (item, _) = rlp_strict::split_item(payload)?;
+                let b = item.bytes()?;
+                let batch_hash = b.try_into().map_err(|_| Error::InvalidHashLength(b.len()))?;
+                self.events.push_back(Event::BatchAcknowledged {
+                    peer: id,
+                    batch_hash,
+                    errors: Vec::new(),
+                });
+                Ok(())
+            }
+            (Protocol::Waku1, code::MESSAGE_RESPONSE) => {
+                if let Some(r) = MessageResponse::decode(payload)? {
+                    self.events.push_back(Event::BatchAcknowledged {
+                        peer: id,
+                        batch_hash: r.batch_hash,
+                        errors: r.errors,
+                    });
+                }
+                Ok(())
+            }
+            (Protocol::Waku1, code::P2P_REQUEST_COMPLETE) => {
+                if self.peers[i].trusted {
+                    let (item, _) = rlp_strict::split_item(payload)?;
+                    let payload = payload.slice_ref(item.bytes()?);
+                    self.events
+                        .push_back(Event::P2PRequestComplete { peer: id, payload });
+                }
+                Ok(())
+            }
+            (Protocol::Shh6, shh_code::POW_REQUIREMENT) => {
+                let (item, _) = rlp_strict::split_item(payload)?;
+                let options = StatusOptions {
+                    pow_requirement: Some(f64::from_bits(item.uint()?)),
+                    ..StatusOptions::default()
+                };
+                options.validate()?;
+                self.apply_update(i, &options);
+                Ok(())
+            }
+            (Protocol::Shh6, shh_code::BLOOM_FILTER) => {
+                let (item, _) = rlp_strict::split_item(payload)?;
+                if item.bytes()?.is_empty() {
+                    return Err(Error::InvalidBloomLength(0));
+                }
+                let options = StatusOptions {
+                    bloom_filter: Some(decode_bloom(item)?),
+                    ..StatusOptions::default()
+                };
+                self.apply_update(i, &options);
+                Ok(())
+            }
+            // P2P Request (126): only a mailserver answers those (a later
+            // layer); status-go ignores them without one. Unknown codes are
+            // ignored for forward compatibility.
+            _ => Ok(()),
+        }
+    }
+
+    fn apply_update(&mut self, i: usize, options: &StatusOptions) {
+        if options.is_empty() {
+            return; // "If none of the options are specified ... a noop"
+        }
+        let p = &mut self.peers[i];
+        p.view.apply(options);
+        if p.view.light_node && self.config.light_node && self.config.restrict_light_connections {
+            let id = p.id;
+            self.drop_peer(id, DropReason::BothLight);
+        }
+    }
+
+    /// Whether our IP and peer-id limits let a packet of `size` through.
+    fn inbound_allowed(&mut self, now: Timestamp, i: usize, size: usize) -> bool {
+        let p = &mut self.peers[i];
+        if p.exempt {
+            return true;
+        }
+        let (pl, bl) = (self.config.packet_rate_limits, self.config.bytes_rate_limits);
+        let size = size as u64;
+        let ip_ok = match p.ip {
+            Some(ip) if pl.ip != 0 || bl.ip != 0 => self
+                .ip_limits
+                .entry(ip)
+                .or_insert_with(|| Limiter::new(now))
+                .allow(now, pl.ip, bl.ip, size),
+            _ => true,
+        };
+        let peer_ok = p.inbound.allow(now, pl.peer_id, bl.peer_id, size);
+        ip_ok && peer_ok
+    }
+
+    fn handle_messages(&mut self, now: Timestamp, from: PeerId, payload: &Bytes) -> Result<(), Error> {
+        let mut errors = Vec::new();
+        for raw in RawEnvelopes::new(payload)? {
+            let raw = payload.slice_ref(raw?);
+            match self.receive(now, Some(from), raw) {
+                Ok(_) | Err((_, Reject::Silent)) => {}
+                Err((hash, Reject::TimeSync(why))) => errors.push(EnvelopeError {
+                    hash,
+                    code: ENVELOPE_TIME_NOT_SYNCED,
+                    description: why.into(),
+                }),
+                Err((hash, Reject::Other(why))) => errors.push(EnvelopeError {
+                    hash,
+                    code: ENVELOPE_OTHER_ERROR,
+                    description: why.into(),
+                }),
+                Err((_, Reject::Fatal(e))) => return Err(e),
+            }
+        }
+        if self.config.confirmations_enabled {
+            if let Some(p) = self.peer(from).filter(|p| p.protocol == Protocol::Waku1) {
+                let protocol = p.protocol;
+                let batch_hash = keccak256(payload);
+                let mut v = Vec::new();
+                MessageResponse { batch_hash, errors }.encode(&mut v);
+                self.send(from, protocol, code::MESSAGE_RESPONSE, v.into());
+                let mut v = Vec::with_capacity(33);
+                rlp_strict::write_bytes(&batch_hash, &mut |b| v.extend_from_slice(b));
+                self.send(from, protocol, code::BATCH_ACK, v.into());
+            }
+        }
+        Ok(())
+    }
+
+    /// P2P envelopes from a trusted peer: straight to the local filters,
+    /// without expiry or PoW checks, never stored or forwarded (6/WAKU1
+    /// "P2P Message").
+    fn handle_p2p_messages(&mut self, _from: PeerId, protocol: Protocol, payload: &Bytes) -> Result<(), Error> {
+        let envelopes = match protocol {
+            Protocol::Waku1 => match crate::packet::Packet::decode(code::P2P_MESSAGE, payload, &self.config.limits)? {
+                crate::packet::Packet::P2PMessage(es) => es,
+                _ => Vec::new(),
+            },
+            Protocol::Shh6 => match crate::packet::ShhPacket::decode(shh_code::P2P_MESSAGE, payload, &self.config.limits)? {
+                crate::packet::ShhPacket::P2PMessage(es) => es,
+                _ => Vec::new(),
+            },
+        };
+        for e in envelopes {
+            if self.filters.wants(e.topic) {
+                let hash = e.hash();
+                self.deliver(hash, &e, true);
+            }
+        }
+        Ok(())
+    }
+
+    /// Validates, dedups, stores, delivers and forwards one envelope.
+    fn receive(
+        &mut self,
+        now: Timestamp,
+        origin: Option<PeerId>,
+        raw: Bytes,
+    ) -> Result<[u8; 32], ([u8; 32], Reject)> {
+        let max = self.config.limits.max_envelope_size;
+        if raw.len() > max {
+            let e = Error::EnvelopeTooLarge { size: raw.len(), max };
+            return Err(([0; 32], Reject::Fatal(e)));
+        }
+        self.stats.envelopes_received += 1;
+        let hash = keccak256(&raw);
+        if self.seen.contains_key(&Key(hash)) {
+            self.stats.duplicates += 1;
+            return Ok(hash);
+        }
+        let env = Envelope::decode_shared(&raw, max).map_err(|e| (hash, Reject::Fatal(e)))?;
+
+        // Time (status-go `add`): creation time at most `sync_allowance`
+        // ahead; an expired envelope is dropped, a long-expired one is a
+        // time-sync error.
+        let now_s = now.as_secs();
+        let allowance = self.config.sync_allowance.as_secs();
+        let sent = u64::from(env.sent_secs());
+        let mut ahead = 0;
+        if sent > now_s {
+            if sent - allowance.min(sent) > now_s {
+                self.stats.time_sync_errors += 1;
+                return Err((hash, Reject::TimeSync("envelope from future")));
+            }
+            ahead = sent - now_s + 1;
+        }
+        let expiry = u64::from(env.expiry);
+        if expiry < now_s {
+            if expiry.saturating_add(2 * allowance) < now_s {
+                self.stats.time_sync_errors += 1;
+                return Err((hash, Reject::TimeSync("very old envelope")));
+            }
+            self.stats.expired += 1;
+            return Err((hash, Reject::Silent));
+        }
+
+        // PoW, adjusted like status-go for an envelope created in the
+        // future: its TTL counts from now, plus one second of latency.
+        let pow = if ahead == 0 {
+            env.pow()
+        } else {
+            2f64.powi(env.pow_leading_zero_bits() as i32)
+                / env.rlp_without_nonce_len() as f64
+                / (f64::from(env.ttl) + ahead as f64)
+        };
+        if pow < self.config.min_pow {
+            self.stats.low_pow += 1;
+            return Err((hash, Reject::Other("envelope with low PoW")));
+        }
+
+        if origin.is_some() {
+            if !self.we_want(env.topic) {
+                self.stats.not_interested += 1;
+                return Err((hash, Reject::Silent));
+            }
+            if !self.topic_allowed(now, env.topic, raw.len()) {
+                self.stats.rate_limited_envelopes += 1;
+                return Err((hash, Reject::Silent));
+            }
+        }
+        self.accept(now, origin, hash, env, raw, pow);
+        Ok(hash)
+    }
+
+    fn we_want(&self, topic: Topic) -> bool {
+        match self.config.interest {
+            Interest::Full => true,
+            Interest::Bloom => self.interest_bloom.matches(topic),
+            Interest::Topics => self.filters.wants(topic),
+        }
+    }
+
+    fn topic_allowed(&mut self, now: Timestamp, topic: Topic, size: usize) -> bool {
+        let (p, b) = (
+            self.config.packet_rate_limits.topic,
+            self.config.bytes_rate_limits.topic,
+        );
+        if p == 0 && b == 0 {
+            return true;
+        }
+        if !self.topic_limits.contains_key(&topic)
+            && self.topic_limits.len() >= self.config.max_topic_buckets
+        {
+            self.topic_limits.retain(|_, l| !l.is_idle(now, p, b));
+            if self.topic_limits.len() >= self.config.max_topic_buckets {
+                return false;
+            }
+        }
+        self.topic_limits
+            .entry(topic)
+            .or_insert_with(|| Limiter::new(now))
+            .allow(now, p, b, size as u64)
+    }
+
+    fn accept(
+        &mut self,
+        now: Timestamp,
+        origin: Option<PeerId>,
+        hash: [u8; 32],
+        env: Envelope,
+        raw: Bytes,
+        pow: f64,
+    ) {
+        self.stats.accepted += 1;
+        // Forgetting the earliest-expiring hash keeps the cache bounded.
+        while self.seen.len() >= self.config.max_seen.max(1) {
+            if !self.evict_earliest() {
+                break;
+            }
+        }
+        let relay = origin.is_none() || !self.config.light_node;
+        let store = relay
+            && self.stored < self.config.max_stored
+            && self.stored_bytes + raw.len() <= self.config.max_stored_bytes;
+        // A stored envelope gets its own buffer rather than pinning the
+        // whole packet it came in.
+        let body = if store {
+            Bytes::copy_from_slice(&raw)
+        } else {
+            raw
+        };
+        let stored = store.then(|| {
+            self.stored += 1;
+            self.stored_bytes += body.len();
+            Stored {
+                raw: body.clone(),
+                topic: env.topic,
+                pow,
+            }
+        });
+        self.seen.insert(
+            Key(hash),
+            Seen {
+                expiry: env.expiry,
+                stored,
+            },
+        );
+        self.expiries.push(Reverse((env.expiry, hash)));
+
+        if self.filters.wants(env.topic) {
+            self.deliver(hash, &env, false);
+        }
+        if relay {
+            let topic_bloom = Bloom::from_topic(env.topic);
+            for i in 0..self.peers.len() {
+                let p = &self.peers[i];
+                if p.is_ready() && Some(p.id) != origin && p.view.wants(env.topic, &topic_bloom, pow)
+                {
+                    self.queue(now, i, body.clone());
+                }
+            }
+        }
+    }
+
+    fn deliver(&mut self, hash: [u8; 32], env: &Envelope, p2p: bool) {
+        for (filter, message) in self.filters.open(env, p2p) {
+            if self.events.len() >= self.config.max_events {
+                self.stats.events_dropped += 1;
+                continue;
+            }
+            self.events.push_back(Event::Message(Box::new(Delivered {
+                filter,
+                hash,
+                envelope: env.clone(),
+                message,
+                p2p,
+            })));
+        }
+    }
+
+    /// Adds an envelope to a peer's next Messages packet.
+    fn queue(&mut self, now: Timestamp, i: usize, body: Bytes) {
+        let max = self.config.limits.max_packet_size;
+        let p = &self.peers[i];
+        if p.pending_bytes + body.len() + 9 > max && !p.pending.is_empty() {
+            self.flush_peer(now, i, None);
+        }
+        let p = &mut self.peers[i];
+        if p.pending_bytes + body.len() + 9 > max && !p.pending.is_empty() {
+            self.stats.forward_dropped += 1;
+            return;
+        }
+        p.pending_bytes += body.len();
+        p.pending.push(body);
+        self.stats.forwarded += 1;
+        if self.next_flush.is_none() {
+            self.next_flush = Some(now.saturating_add(self.config.transmit_interval));
+        }
+    }
+
+    /// Sends a peer its pending envelopes as one Messages packet, if its
+    /// advertised limits allow; `shared` is the last packet built and the
+    /// list it holds, reused when this peer's list is the same.
+    fn flush_peer(&mut self, now: Timestamp, i: usize, shared: Option<&mut (Vec<Bytes>, Bytes)>) -> bool {
+        let p = &mut self.peers[i];
+        if p.pending.is_empty() {
+            return true;
+        }
+        let size = p.pending_bytes as u64 + 9;
+        let (pl, bl) = (p.view.packet_rate_limits.peer_id, p.view.bytes_rate_limits.peer_id);
+        if !p.outbound.allow(now, pl, bl, size) {
+            return false;
+        }
+        let list = std::mem::take(&mut p.pending);
+        p.pending_bytes = 0;
+        let (id, protocol, confirm) = (p.id, p.protocol, p.view.confirmations_enabled);
+        let same = |a: &[Bytes], b: &[Bytes]| {
+            a.len() == b.len()
+                && a.iter()
+                    .zip(b)
+                    .all(|(x, y)| x.as_ptr() == y.as_ptr() && x.len() == y.len())
+        };
+        let payload = match shared {
+            Some(s) if same(&s.0, &list) => s.1.clone(),
+            Some(s) => {
+                let payload = encode_list(&list);
+                *s = (list, payload.clone());
+                payload
+            }
+            None => encode_list(&list),
+        };
+        if confirm && protocol == Protocol::Waku1 {
+            self.events.push_back(Event::BatchSent {
+                peer: id,
+                batch_hash: keccak256(&payload),
+            });
+        }
+        self.stats.batches_sent += 1;
+        self.send(id, protocol, code::MESSAGES, payload);
+        true
+    }
+
+    fn flush(&mut self, now: Timestamp) {
+        self.next_flush = None;
+        let mut shared = (Vec::new(), Bytes::new());
+        let mut behind = false;
+        for i in 0..self.peers.len() {
+            behind |= !self.flush_peer(now, i, Some(&mut shared));
+        }
+        if behind {
+            let interval = self.config.transmit_interval.max(std::time::Duration::from_millis(100));
+            self.next_flush = Some(now.saturating_add(interval));
+        }
+    }
+
+    fn end_of_call(&mut self, now: Timestamp) {
+        if self.config.transmit_interval.is_zero() && self.next_flush.is_some() {
+            self.flush(now);
+        }
+    }
+
+    /// Queues every stored envelope a newly ready peer wants.
+    fn send_stored(&mut self, now: Timestamp, i: usize) {
+        let now_s = now.as_secs();
+        let view = &self.peers[i].view;
+        let bodies: Vec<Bytes> = self
+            .seen
+            .values()
+            .filter(|s| u64::from(s.expiry) >= now_s)
+            .filter_map(|s| s.stored.as_ref())
+            .filter(|s| view.wants(s.topic, &Bloom::from_topic(s.topic), s.pow))
+            .map(|s| s.raw.clone())
+            .collect();
+        for b in bodies {
+            self.queue(now, i, b);
+        }
+    }
+
+    /// Removes the seen entry that expires first; false if none is left.
+    fn evict_earliest(&mut self) -> bool {
+        while let Some(Reverse((expiry, hash))) = self.expiries.pop() {
+            if self.remove_seen(expiry, &hash) {
+                return true;
+            }
+        }
+        false
+    }
+
+    fn remove_seen(&mut self, expiry: u32, hash: &[u8; 32]) -> bool {
+        match self.seen.get(&Key(*hash)) {
+            Some(s) if s.expiry == expiry => {}
+            _ => return false,
+        }
+        if let Some(s) = self.seen.remove(&Key(*hash)) {
+            if let Some(st) = s.stored {
+                self.stored -= 1;
+                self.stored_bytes -= st.raw.len();
+            }
+        }
+        true
+    }
+
+    /// Tells the machine time has passed: sends due batches, drops peers
+    /// whose Status is late, forgets expired envelopes, sweeps idle rate
+    /// limit buckets. Call at or after [`Waku::poll_timeout`].
+    pub fn handle_timeout(&mut self, now: Timestamp) {
+        if self.next_flush.is_some_and(|t| t <= now) {
+            self.flush(now);
+        }
+        let late: Vec<PeerId> = self
+            .peers
+            .iter()
+            .filter(|p| matches!(p.handshake, Handshake::AwaitingStatus { deadline } if deadline <= now))
+            .map(|p| p.id)
+            .collect();
+        for id in late {
+            self.drop_peer(id, DropReason::StatusTimeout);
+        }
+        let now_s = now.as_secs();
+        while let Some(Reverse((expiry, hash))) = self.expiries.peek().copied() {
+            if u64::from(expiry) >= now_s {
+                break;
+            }
+            self.expiries.pop();
+            self.remove_seen(expiry, &hash);
+        }
+        if now.saturating_duration_since(self.last_sweep).as_secs() >= 10 {
+            self.last_sweep = now;
+            let (pl, bl) = (self.config.packet_rate_limits, self.config.bytes_rate_limits);
+            self.ip_limits.retain(|_, l| !l.is_idle(now, pl.ip, bl.ip));
+            self.topic_limits
+                .retain(|_, l| !l.is_idle(now, pl.topic, bl.topic));
+        }
+        self.end_of_call(now);
+    }
+
+    // ---- commands ------------------------------------------------------------
+
+    /// Posts an envelope from the local application: checked like one from
+    /// a peer (expiry, time, size, our PoW requirement), delivered to our
+    /// own filters and sent to every ready peer that wants it, even by a
+    /// light node. Returns its hash; posting a known envelope again is a
+    /// no-op.
+    ///
+    /// # Errors
+    /// [`Error::InvalidEnvelope`] when it fails a check,
+    /// [`Error::EnvelopeTooLarge`] over the envelope limit.
+    pub fn post(&mut self, now: Timestamp, envelope: Envelope) -> Result<[u8; 32], Error> {
+        let raw = Bytes::from(envelope.to_vec());
+        let r = match self.receive(now, None, raw) {
+            Ok(h) => Ok(h),
+            Err((_, Reject::Silent)) => Err(Error::InvalidEnvelope("expired")),
+            Err((_, Reject::TimeSync(why) | Reject::Other(why))) => Err(Error::InvalidEnvelope(why)),
+            Err((_, Reject::Fatal(e))) => Err(e),
+        };
+        self.end_of_call(now);
+        r
+    }
+
+    /// Installs a local filter. With [`Interest::Bloom`] or
+    /// [`Interest::Topics`] the new interest is announced to every peer
+    /// (Status Update, or whisper/6 Bloom Filter).
+    pub fn subscribe(&mut self, filter: Filter) -> FilterId {
+        let id = self.filters.install(filter);
+        self.interest_changed();
+        id
+    }
+
+    /// Removes a local filter; false if it was not installed.
+    pub fn unsubscribe(&mut self, id: FilterId) -> bool {
+        let removed = self.filters.uninstall(id);
+        if removed {
+            self.interest_changed();
+        }
+        removed
+    }
+
+    fn interest_changed(&mut self) {
+        let update = match self.config.interest {
+            Interest::Full => return,
+            Interest::Bloom => {
+                let bloom = Bloom::from_topics(&self.filters.topics());
+                if bloom == self.interest_bloom {
+                    return;
+                }
+                self.interest_bloom = bloom;
+                StatusOptions {
+                    bloom_filter: Some(bloom),
+                    ..StatusOptions::default()
+                }
+            }
+            Interest::Topics => StatusOptions {
+                topic_interest: Some(self.filters.topics()),
+                ..StatusOptions::default()
+            },
+        };
+        self.announce(&update);
+    }
+
+    /// Changes our PoW requirement and tells every peer.
+    pub fn set_min_pow(&mut self, pow: f64) -> Result<(), Error> {
+        let update = StatusOptions {
+            pow_requirement: Some(pow),
+            ..StatusOptions::default()
+        };
+        update.validate()?;
+        self.config.min_pow = pow;
+        self.announce(&update);
+        Ok(())
+    }
+
+    /// Sends a Status Update (whisper/6: the equivalent packets) to all.
+    fn announce(&mut self, update: &StatusOptions) {
+        let waku = Bytes::from(update.to_vec());
+        let shh_bloom = update.bloom_filter.is_some() || update.topic_interest.is_some();
+        let bloom = self.our_bloom();
+        let targets: Vec<(PeerId, Protocol)> = self.peers.iter().map(|p| (p.id, p.protocol)).collect();
+        for (id, protocol) in targets {
+            match protocol {
+                Protocol::Waku1 => self.send(id, protocol, code::STATUS_UPDATE, waku.clone()),
+                Protocol::Shh6 => {
+                    if let Some(pow) = update.pow_requirement {
+                        let mut v = Vec::new();
+                        rlp_strict::write_uint(pow.to_bits(), &mut |b| v.extend_from_slice(b));
+                        self.send(id, protocol, shh_code::POW_REQUIREMENT, v.into());
+                    }
+                    if shh_bloom {
+                        let mut v = Vec::new();
+                        rlp_strict::write_bytes(&bloom.0, &mut |b| v.extend_from_slice(b));
+                        self.send(id, protocol, shh_code::BLOOM_FILTER, v.into());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends a P2P Request (a mailserver request envelope, see
+    /// [`crate::mailserver`]) to `peer`.
+    pub fn send_p2p_request(&mut self, peer: PeerId, envelope: &Envelope) -> Result<(), Error> {
+        let p = self.peer(peer).ok_or(Error::UnknownPeer(peer.0))?;
+        let protocol = p.protocol;
+        self.send(peer, protocol, code::P2P_REQUEST, envelope.to_vec().into());
+        Ok(())
+    }
+
+    // ---- outputs -------------------------------------------------------------
+
+    /// The next packet to send, if any.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// The next event for the application, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When [`Waku::handle_timeout`] wants to be called, and why.
+    pub fn poll_timeout(&self) -> Option<(Timestamp, &'static str)> {
+        let mut best: Option<(Timestamp, &'static str)> = None;
+        let mut consider = |t: Timestamp, why: &'static str| {
+            if best.is_none_or(|(b, _)| t < b) {
+                best = Some((t, why));
+            }
+        };
+        if let Some(t) = self.next_flush {
+            consider(t, "transmit");
+        }
+        for p in &self.peers {
+            if let Handshake::AwaitingStatus { deadline } = p.handshake {
+                consider(deadline, "status");
+            }
+        }
+        if let Some(Reverse((expiry, _))) = self.expiries.peek() {
+            consider(Timestamp::from_secs(u64::from(*expiry) + 1), "expiry");
+        }
+        best
+    }
+}
+
+fn encode_list(list: &[Bytes]) -> Bytes {
+    let mut v = Vec::new();
+    encode_raw_list(list.iter().map(|b| &b[..]), &mut v);
+    Bytes::from(v)
+}

@@ -1,0 +1,170 @@
+//! One connected peer as the Waku machine sees it: its handshake state and
+//! its view (what it asked for in Status and Status Update).
+
+use std::net::IpAddr;
+
+use bytes::Bytes;
+use status_core::{NodeId, Timestamp};
+
+use crate::rate_limit::Limiter;
+use crate::status::{RateLimits, StatusOptions};
+use crate::{Bloom, Topic};
+
+/// Identifies a peer of a [`crate::node::Waku`] machine; assigned by
+/// [`crate::node::Waku::add_peer`], never reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PeerId(pub u64);
+
+/// The subprotocol a peer speaks: both carry the same envelopes, so one
+/// node bridges them (6/WAKU1 "Waku-Whisper bridging").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    /// `waku/1` (6/WAKU1).
+    Waku1,
+    /// `shh/6`, Whisper v6 (EIP-627).
+    Shh6,
+}
+
+impl Protocol {
+    /// The RLPx capability name: `"waku"` or `"shh"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Waku1 => "waku",
+            Protocol::Shh6 => "shh",
+        }
+    }
+
+    /// The RLPx capability version: 1 or 6.
+    pub fn version(self) -> u32 {
+        match self {
+            Protocol::Waku1 => 1,
+            Protocol::Shh6 => 6,
+        }
+    }
+}
+
+/// status-go's PoW requirement for a peer whose Status omits it
+/// (`defaultMinPoW` in `StatusOptions.WithDefaults`).
+pub const DEFAULT_PEER_POW: f64 = 0.001;
+
+/// What a peer asked for: the routing decision for every envelope.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeerView {
+    /// Minimum PoW it accepts: weaker envelopes are never sent to it.
+    pub pow_requirement: f64,
+    /// Its bloom filter (used when `topic_interest` is `None`).
+    pub bloom: Bloom,
+    /// Its exact topics, sorted; takes precedence over `bloom`. Empty:
+    /// wants nothing.
+    pub topic_interest: Option<Vec<Topic>>,
+    /// Whether it is a light node.
+    pub light_node: bool,
+    /// Whether it sends confirmations.
+    pub confirmations_enabled: bool,
+    /// Its packet rate limits (we stay under its per-peer-id limit).
+    pub packet_rate_limits: RateLimits,
+    /// Its byte rate limits, likewise.
+    pub bytes_rate_limits: RateLimits,
+}
+
+impl Default for PeerView {
+    /// What status-go assumes of a peer before its Status: full node,
+    /// requirement 0.001, no limits.
+    fn default() -> Self {
+        PeerView {
+            pow_requirement: DEFAULT_PEER_POW,
+            bloom: Bloom::FULL,
+            topic_interest: None,
+            light_node: false,
+            confirmations_enabled: false,
+            packet_rate_limits: RateLimits::default(),
+            bytes_rate_limits: RateLimits::default(),
+        }
+    }
+}
+
+impl PeerView {
+    /// Applies Status / Status Update options with the 6/WAKU1 semantics:
+    /// omitted fields are unchanged; topic interest replaces the bloom (and
+    /// wins if both are sent); a bloom alone replaces the topic interest.
+    /// Call [`StatusOptions::validate`] first.
+    pub fn apply(&mut self, o: &StatusOptions) {
+        if let Some(p) = o.pow_requirement {
+            self.pow_requirement = p;
+        }
+        if let Some(topics) = &o.topic_interest {
+            let mut t = topics.clone();
+            t.sort_unstable();
+            t.dedup();
+            self.topic_interest = Some(t);
+        } else if let Some(b) = o.bloom_filter {
+            self.bloom = b;
+            self.topic_interest = None;
+        }
+        if let Some(l) = o.light_node {
+            self.light_node = l;
+        }
+        if let Some(c) = o.confirmations_enabled {
+            self.confirmations_enabled = c;
+        }
+        if let Some(r) = o.packet_rate_limits {
+            self.packet_rate_limits = r;
+        }
+        if let Some(r) = o.bytes_rate_limits {
+            self.bytes_rate_limits = r;
+        }
+    }
+
+    /// Whether an envelope on `topic` (whose bloom is `topic_bloom`) with
+    /// `pow` may be sent to this peer.
+    #[inline]
+    pub fn wants(&self, topic: Topic, topic_bloom: &Bloom, pow: f64) -> bool {
+        if pow < self.pow_requirement {
+            return false;
+        }
+        match &self.topic_interest {
+            Some(t) => t.binary_search(&topic).is_ok(),
+            None => self.bloom == Bloom::FULL || self.bloom.contains(topic_bloom),
+        }
+    }
+}
+
+/// Handshake progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Handshake {
+    /// Our Status is out; theirs must come before `deadline`.
+    AwaitingStatus { deadline: Timestamp },
+    /// Status exchanged.
+    Ready,
+}
+
+/// A peer's state inside the machine.
+#[derive(Debug)]
+pub(crate) struct Peer {
+    pub(crate) id: PeerId,
+    pub(crate) node_id: NodeId,
+    pub(crate) ip: Option<IpAddr>,
+    pub(crate) protocol: Protocol,
+    pub(crate) handshake: Handshake,
+    pub(crate) view: PeerView,
+    pub(crate) trusted: bool,
+    /// Exempt from our rate limits.
+    pub(crate) exempt: bool,
+    /// Inbound limits for this peer id.
+    pub(crate) inbound: Limiter,
+    /// Times it exceeded our limits.
+    pub(crate) exceeded: u32,
+    /// Outbound limiter honouring its advertised per-peer-id limits.
+    pub(crate) outbound: Limiter,
+    /// Envelopes (encoded) waiting for the next Messages packet to it.
+    pub(crate) pending: Vec<Bytes>,
+    pub(crate) pending_bytes: usize,
+    /// Packets received before its Status (ignored).
+    pub(crate) ignored_before_status: u64,
+}
+
+impl Peer {
+    pub(crate) fn is_ready(&self) -> bool {
+        self.handshake == Handshake::Ready
+    }
+}

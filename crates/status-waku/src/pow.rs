@@ -1,0 +1,247 @@
+//! Proof of work (EIP-627 "Proof of Work", 6/WAKU1), exactly as status-go
+//! computes and seals it.
+//!
+//! ```text
+//! pow_hash = keccak256(rlp([expiry, ttl, topic, data]) ++ nonce as 8 bytes BE)
+//! pow      = 2^leading_zero_bits(pow_hash) / len(rlp([expiry, ttl, topic, data])) / ttl
+//! seal target bits = max(1, ceil(log2(target_pow * Size() * ttl))),  Size() = 20 + len(data)
+//! ```
+//!
+//! The two lengths differ on purpose: status-go's `PoW()` divides by the
+//! RLP length without the nonce, while `Seal` converts the target with
+//! `Size()`. Both are reproduced because peers compare the numbers.
+
+use keccak_asm::Digest;
+
+use crate::{Envelope, Error};
+
+/// Number of leading zero bits of a 32-byte big-endian hash
+/// (`256 - BitLen`).
+fn leading_zero_bits(h: &[u8]) -> u32 {
+    let mut n = 0;
+    for &b in h {
+        if b == 0 {
+            n += 8;
+        } else {
+            return n + b.leading_zeros();
+        }
+    }
+    n
+}
+
+impl Envelope {
+    /// The keccak state after absorbing `rlp([expiry, ttl, topic, data])`.
+    fn pow_prefix(&self) -> keccak_asm::Keccak256 {
+        let mut h = keccak_asm::Keccak256::new();
+        self.write_without_nonce(&mut |b: &[u8]| h.update(b));
+        h
+    }
+
+    /// Leading zero bits of this envelope's PoW hash.
+    pub fn pow_leading_zero_bits(&self) -> u32 {
+        let mut h = self.pow_prefix();
+        h.update(self.nonce.to_be_bytes());
+        leading_zero_bits(&h.finalize())
+    }
+
+    /// The envelope's proof of work as status-go's `PoW()` reports it:
+    /// `2^zero_bits / len(rlp_without_nonce) / ttl` (infinite for ttl 0, as
+    /// in Go's float division).
+    pub fn pow(&self) -> f64 {
+        let x = 2f64.powi(self.pow_leading_zero_bits() as i32);
+        x / self.rlp_without_nonce_len() as f64 / f64::from(self.ttl)
+    }
+
+    /// The leading zero bits [`Envelope::seal`] needs to reach `target_pow`
+    /// (status-go `powToFirstBit`: `max(1, ceil(log2(target * Size() * ttl)))`).
+    pub fn pow_target_bits(&self, target_pow: f64) -> u32 {
+        let x = target_pow * self.size() as f64 * f64::from(self.ttl);
+        let bits = x.log2().ceil();
+        if bits.is_nan() || bits < 1.0 {
+            1
+        } else if bits > 257.0 {
+            257 // unreachable: a hash has 256 bits
+        } else {
+            bits as u32
+        }
+    }
+
+    /// Searches nonces from 0 upwards, as status-go's `Seal` does, for at
+    /// most `max_attempts` attempts, and stores the result in `self.nonce`:
+    /// the first nonce reaching the target, or else the best one found.
+    ///
+    /// A `target_pow` of 0 does nothing (status-go skips sealing). Sans-IO:
+    /// there is no clock here; bound the work by attempts, or drive a
+    /// [`PowSearch`] in slices and check the time between them.
+    pub fn seal(&mut self, target_pow: f64, max_attempts: u64) -> Result<SealOutcome, Error> {
+        if target_pow == 0.0 {
+            return Ok(SealOutcome::Sealed {
+                nonce: self.nonce,
+                attempts: 0,
+            });
+        }
+        let mut search = PowSearch::new(self, target_pow)?;
+        let found = search.run(max_attempts);
+        let (best, best_bits) = search.best();
+        self.nonce = found.unwrap_or(best);
+        Ok(match found {
+            Some(nonce) => SealOutcome::Sealed {
+                nonce,
+                attempts: search.attempts(),
+            },
+            None => SealOutcome::Exhausted {
+                best_nonce: best,
+                best_bits,
+                attempts: search.attempts(),
+            },
+        })
+    }
+}
+
+/// What [`Envelope::seal`] achieved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum SealOutcome {
+    /// The target was reached; `nonce` is stored in the envelope.
+    Sealed {
+        /// The nonce found.
+        nonce: u64,
+        /// Nonces tried.
+        attempts: u64,
+    },
+    /// The attempt budget ran out; the best nonce is stored in the envelope.
+    Exhausted {
+        /// The nonce with the most leading zero bits.
+        best_nonce: u64,
+        /// Its leading zero bits.
+        best_bits: u32,
+        /// Nonces tried.
+        attempts: u64,
+    },
+}
+
+/// A resumable nonce search for one envelope.
+///
+/// The RLP prefix `rlp([expiry, ttl, topic, data])` is absorbed once; each
+/// attempt clones that keccak state (a fixed-size copy, no allocation),
+/// absorbs the 8 nonce bytes and finalizes: one keccak-f permutation per
+/// attempt when the nonce does not straddle a 136-byte block boundary.
+#[derive(Clone)]
+pub struct PowSearch {
+    prefix: keccak_asm::Keccak256,
+    next_nonce: u64,
+    target_bits: u32,
+    best_nonce: u64,
+    best_bits: u32,
+    attempts: u64,
+    found: Option<u64>,
+}
+
+impl core::fmt::Debug for PowSearch {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("PowSearch")
+            .field("next_nonce", &self.next_nonce)
+            .field("target_bits", &self.target_bits)
+            .field("best_bits", &self.best_bits)
+            .field("found", &self.found)
+            .finish()
+    }
+}
+
+impl PowSearch {
+    /// Prepares a search for `envelope` reaching `target_pow` (must be
+    /// finite and positive).
+    pub fn new(envelope: &Envelope, target_pow: f64) -> Result<PowSearch, Error> {
+        if !target_pow.is_finite() || target_pow <= 0.0 {
+            return Err(Error::InvalidPowTarget);
+        }
+        Ok(PowSearch {
+            prefix: envelope.pow_prefix(),
+            next_nonce: 0,
+            target_bits: envelope.pow_target_bits(target_pow),
+            best_nonce: 0,
+            best_bits: 0,
+            attempts: 0,
+            found: None,
+        })
+    }
+
+    /// Leading zero bits the search is looking for.
+    pub fn target_bits(&self) -> u32 {
+        self.target_bits
+    }
+
+    /// Tries up to `attempts` more nonces; returns the nonce that reaches the
+    /// target, if one has been found (now or in an earlier call).
+    pub fn run(&mut self, attempts: u64) -> Option<u64> {
+        if self.found.is_some() {
+            return self.found;
+        }
+        let mut out = keccak_asm::digest::Output::<keccak_asm::Keccak256>::default();
+        for _ in 0..attempts {
+            let nonce = self.next_nonce;
+            let mut h = self.prefix.clone();
+            h.update(nonce.to_be_bytes());
+            h.finalize_into(&mut out);
+            self.attempts += 1;
+            let bits = leading_zero_bits(&out);
+            // `>` keeps the first nonce of a given quality, as status-go does.
+            if bits > self.best_bits {
+                self.best_nonce = nonce;
+                self.best_bits = bits;
+                if bits >= self.target_bits {
+                    self.found = Some(nonce);
+                    return self.found;
+                }
+            }
+            match self.next_nonce.checked_add(1) {
+                Some(n) => self.next_nonce = n,
+                None => break,
+            }
+        }
+        None
+    }
+
+    /// The best nonce so far and its leading zero bits.
+    pub fn best(&self) -> (u64, u32) {
+        (self.best_nonce, self.best_bits)
+    }
+
+    /// Nonces tried so far.
+    pub fn attempts(&self) -> u64 {
+        self.attempts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leading_zero_bits_counts_across_bytes() {
+        assert_eq!(leading_zero_bits(&[0x80; 32]), 0);
+        assert_eq!(leading_zero_bits(&[0x00, 0x01, 0xff]), 15);
+        assert_eq!(leading_zero_bits(&[0; 32]), 256);
+    }
+
+    #[test]
+    fn seal_reaches_the_target_and_pow_agrees() {
+        let mut e = Envelope {
+            expiry: 100,
+            ttl: 10,
+            topic: crate::Topic([1, 2, 3, 4]),
+            data: bytes::Bytes::from_static(&[7; 64]),
+            nonce: 0,
+        };
+        let out = e.seal(0.5, 1 << 20).unwrap();
+        assert!(matches!(out, SealOutcome::Sealed { .. }));
+        assert!(e.pow_leading_zero_bits() >= e.pow_target_bits(0.5));
+    }
+
+    #[test]
+    fn invalid_targets_are_rejected() {
+        let mut e = Envelope::default();
+        assert_eq!(e.seal(f64::NAN, 1), Err(Error::InvalidPowTarget));
+        assert_eq!(e.seal(-1.0, 1), Err(Error::InvalidPowTarget));
+    }
+}
