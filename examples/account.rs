@@ -65,21 +65,24 @@ fn main() {
     };
     let chat = account.chat_public_key();
     println!("chat key path:   {}", status_keys::CHAT_KEY_PATH);
-    println!(
-        "chat public key: 0x{}",
-        hex::encode(chat.to_uncompressed())
-    );
+    println!("chat public key: 0x{}", hex::encode(chat.to_uncompressed()));
     println!("compressed:      {}", account.chat_key_base58());
     println!("name:            {}", account.name());
     match account.wallet_address(0) {
-        Ok(a) => println!("wallet 0:        {a}  ({}/0)", status_keys::WALLET_ROOT_PATH),
+        Ok(a) => println!(
+            "wallet 0:        {a}  ({}/0)",
+            status_keys::WALLET_ROOT_PATH
+        ),
         Err(e) => println!("wallet 0:        cannot derive ({e})"),
     }
     let id = Identicon::from_public_key(&chat);
     let [r, g, b] = id.color();
     println!("identicon:       colour #{r:02x}{g:02x}{b:02x}");
     for row in id.bitmap().chunks(5) {
-        let line: String = row.iter().map(|&c| if c == 1 { "##" } else { ".." }).collect();
+        let line: String = row
+            .iter()
+            .map(|&c| if c == 1 { "##" } else { ".." })
+            .collect();
         println!("                 {line}");
     }
 }

@@ -8,8 +8,8 @@ use hmac::{Hmac, Mac};
 use sha2::Sha512;
 use status_core::SecretKey;
 use status_keys::{
-    alias, decode_public_key, encode_public_key, Account, ChildNumber, ExtendedPrivateKey,
-    KeyForm, Mnemonic, Multibase,
+    alias, decode_public_key, encode_public_key, Account, ChildNumber, ExtendedPrivateKey, KeyForm,
+    Mnemonic, Multibase,
 };
 
 const WORDS: &str =
@@ -18,9 +18,7 @@ const WORDS: &str =
 fn seed(c: &mut Criterion) {
     let mut group = c.benchmark_group("keys/seed");
     let m = Mnemonic::parse(WORDS).expect("valid");
-    group.bench_function("mnemonic_to_seed", |b| {
-        b.iter(|| m.to_seed("TREZOR"))
-    });
+    group.bench_function("mnemonic_to_seed", |b| b.iter(|| m.to_seed("TREZOR")));
     group.bench_function("parse_mnemonic", |b| {
         b.iter(|| Mnemonic::parse(WORDS).expect("valid"))
     });
@@ -67,15 +65,15 @@ fn derive(c: &mut Criterion) {
         })
     });
     let sk = SecretKey::from_bytes(&[0x11; 32]).expect("valid");
-    group.bench_function("limit_secp256k1_public_key", |b| {
-        b.iter(|| sk.public_key())
-    });
+    group.bench_function("limit_secp256k1_public_key", |b| b.iter(|| sk.public_key()));
     group.finish();
 }
 
 fn serialize(c: &mut Criterion) {
     let mut group = c.benchmark_group("keys/serialization");
-    let pk = SecretKey::from_bytes(&[0x11; 32]).expect("valid").public_key();
+    let pk = SecretKey::from_bytes(&[0x11; 32])
+        .expect("valid")
+        .public_key();
     let z = encode_public_key(&pk, KeyForm::Compressed, Multibase::Base58Btc);
     group.bench_function("encode_zq3", |b| {
         b.iter(|| encode_public_key(&pk, KeyForm::Compressed, Multibase::Base58Btc))

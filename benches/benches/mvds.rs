@@ -13,7 +13,14 @@ const BATCH: usize = 1000;
 
 /// `n` messages of 100 B from a to b: send, one payload out, decode,
 /// receive, ack payload back, delivered.
-fn exchange(a: &mut Mvds<u8>, b: &mut Mvds<u8>, now: &mut Timestamp, n: usize, wire: &mut Vec<u8>, round: &mut u64) {
+fn exchange(
+    a: &mut Mvds<u8>,
+    b: &mut Mvds<u8>,
+    now: &mut Timestamp,
+    n: usize,
+    wire: &mut Vec<u8>,
+    round: &mut u64,
+) {
     let group = GroupId([1; 32]);
     let mut body = [0u8; 100];
     for _ in 0..n {

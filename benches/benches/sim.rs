@@ -27,7 +27,11 @@ fn scenario(nodes: usize) -> scenario::Scenario {
 fn rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/statm")
         .ok()
-        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()))
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<u64>().ok())
+        })
         .map_or(0, |pages| pages * 4096)
 }
 
@@ -42,7 +46,12 @@ fn report() {
         // Run to the end of the sending window, where in-flight state peaks.
         sim.run_until(start + std::time::Duration::from_millis(s.messages as u64 * s.interval_ms));
         let in_flight: usize = (0..sim.len())
-            .map(|i| sim.node(status_sim::NodeIndex(i as u32)).unwrap().mvds.in_flight())
+            .map(|i| {
+                sim.node(status_sim::NodeIndex(i as u32))
+                    .unwrap()
+                    .mvds
+                    .in_flight()
+            })
             .sum();
         let mid = rss_bytes();
         let idle = sim.run_until_idle(start + std::time::Duration::from_secs(24 * 3600));

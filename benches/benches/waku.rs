@@ -10,7 +10,12 @@ use status_waku::{open, wrap, Encryption, Envelope, MessageParams, OpenKey, PowS
 
 /// A 1 KiB-data envelope, like status-go's PoW bench.
 fn envelope_1k() -> Envelope {
-    Envelope::new(1_600_000_000, 50, Topic([0xf8, 0x94, 0x6a, 0xac]), vec![0x5a; 1024])
+    Envelope::new(
+        1_600_000_000,
+        50,
+        Topic([0xf8, 0x94, 0x6a, 0xac]),
+        vec![0x5a; 1024],
+    )
 }
 
 /// PoW: nonces tried per second while sealing, and `pow()` calls per second.
@@ -29,11 +34,25 @@ fn pow(c: &mut Criterion) {
     group.bench_function("envelope_hash_1k", |b| b.iter(|| env.hash()));
     group.finish();
 
-    // The limit: one keccak-f permutation (a one-block keccak256).
+    // The limit: one keccak-f permutation (a one-block keccak256); and
+    // status-go's algorithm (re-hash the whole prefix for every nonce) with
+    // the same hasher, for the ratio within one run.
     let mut group = c.benchmark_group("waku/limit");
     group.throughput(Throughput::Elements(1));
     let block = [7u8; 100];
-    group.bench_function("keccak256_one_block", |b| b.iter(|| Keccak256::digest(block)));
+    group.bench_function("keccak256_one_block", |b| {
+        b.iter(|| Keccak256::digest(block))
+    });
+    let prefix_len = env.rlp_without_nonce_len();
+    let mut buf = vec![0x5au8; prefix_len + 8];
+    let mut nonce = 0u64;
+    group.bench_function("rehash_per_attempt_1k", |b| {
+        b.iter(|| {
+            nonce += 1;
+            buf[prefix_len..].copy_from_slice(&nonce.to_be_bytes());
+            Keccak256::digest(&buf)
+        })
+    });
     group.finish();
 }
 
@@ -70,6 +89,19 @@ fn messages(c: &mut Criterion) {
             })
         });
     }
+    group.finish();
+
+    // The limit of a signed message: one recoverable signature and one
+    // recovery (what wrap + open of a signed message cannot avoid).
+    let mut group = c.benchmark_group("waku/limit");
+    group.throughput(Throughput::Elements(1));
+    let digest = [9u8; 32];
+    group.bench_function("sign_recoverable_plus_recover", |b| {
+        b.iter(|| {
+            let sig = alice.sign_recoverable(&digest);
+            sig.recover(&digest).expect("recover")
+        })
+    });
     group.finish();
 }
 

@@ -3,6 +3,8 @@
 //! that follows (records separated by newlines).
 #![no_main]
 
+use std::sync::OnceLock;
+
 use libfuzzer_sys::fuzz_target;
 use status_core::{SecretKey, Timestamp};
 use status_discovery::dnsdisc::{Config, Entry, Link, Resolver, Root, TxtRecord};
@@ -15,8 +17,13 @@ fuzz_target!(|data: &[u8]| {
     let _ = text.parse::<Root>();
     let _ = text.parse::<Link>();
 
-    let key = SecretKey::from_bytes(&[7; 32]).expect("valid key");
-    let link = Link::new(key.public_key(), "n.example").expect("valid domain");
+    static LINK: OnceLock<Link> = OnceLock::new();
+    let link = LINK
+        .get_or_init(|| {
+            let key = SecretKey::from_bytes(&[7; 32]).expect("valid key");
+            Link::new(key.public_key(), "n.example").expect("valid domain")
+        })
+        .clone();
     let now = Timestamp::from_secs(1_700_000_000);
     let mut r = Resolver::new(Config::default());
     r.add_tree(now, link).expect("first tree");

@@ -5,8 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use status_keys::{
-    decode_public_key, encode_public_key, ExtendedPrivateKey, ExtendedPublicKey, KeyForm,
-    Multibase,
+    decode_public_key, encode_public_key, ExtendedPrivateKey, ExtendedPublicKey, KeyForm, Multibase,
 };
 
 fuzz_target!(|data: &[u8]| {

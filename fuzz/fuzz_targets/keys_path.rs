@@ -19,7 +19,10 @@ fuzz_target!(|data: &[u8]| {
         let key = master.derive_path(&path).expect("derivation");
         let by_public = master.to_extended_public_key().derive_path(&path);
         if path.children().iter().all(|c| !c.is_hardened()) {
-            assert_eq!(by_public.expect("normal path").public_key(), key.public_key());
+            assert_eq!(
+                by_public.expect("normal path").public_key(),
+                key.public_key()
+            );
         } else {
             assert!(by_public.is_err());
         }

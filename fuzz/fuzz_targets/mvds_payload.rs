@@ -16,7 +16,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let config = Config {
-        mode: if ctl & 1 == 0 { Mode::Batch } else { Mode::Interactive },
+        mode: if ctl & 1 == 0 {
+            Mode::Batch
+        } else {
+            Mode::Interactive
+        },
         backoff: Backoff { base: 1, max: 4 },
         max_in_flight: 64,
         max_pending_acks: 32,
@@ -34,7 +38,8 @@ fuzz_target!(|data: &[u8]| {
         if let Ok(payload) = decode_payload(chunk, 128) {
             let _ = node.handle_payload(now, &from, payload);
         }
-        now = now + std::time::Duration::from_millis(u64::from(chunk.first().copied().unwrap_or(0)) * 10);
+        now = now
+            + std::time::Duration::from_millis(u64::from(chunk.first().copied().unwrap_or(0)) * 10);
         node.handle_timeout(now);
         while node.poll_output().is_some() {}
         assert!(node.in_flight() <= 64);

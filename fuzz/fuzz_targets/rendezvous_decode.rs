@@ -3,6 +3,7 @@
 //! the same bytes (the codec is canonical).
 #![no_main]
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
@@ -19,8 +20,13 @@ fuzz_target!(|data: &[u8]| {
         servers: vec!["a".into(), "b".into()],
         ..Config::default()
     });
-    let key = SecretKey::from_bytes(&[3; 32]).expect("valid key");
-    let record = Enr::builder().udp(1).sign(&key).expect("small record");
+    static RECORD: OnceLock<Enr> = OnceLock::new();
+    let record = RECORD
+        .get_or_init(|| {
+            let key = SecretKey::from_bytes(&[3; 32]).expect("valid key");
+            Enr::builder().udp(1).sign(&key).expect("small record")
+        })
+        .clone();
     c.discover(now, "whisper", Duration::from_secs(3))
         .expect("topic");
     c.register(now, "whispermail", record).expect("topic");

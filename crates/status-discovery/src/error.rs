@@ -115,6 +115,12 @@ pub enum Error {
     #[error("no rendezvous servers configured")]
     NoServers,
 
+    // ---- discv5 ----
+    /// A discv5 packet, message or call was refused (see
+    /// [`crate::discv5::Error`]).
+    #[error("discv5: {0}")]
+    Discv5(#[from] crate::discv5::Error),
+
     // ---- PeerPool ----
     /// API misuse: a topic was named that the pool has no limits for.
     #[error("unknown topic {0:?}")]

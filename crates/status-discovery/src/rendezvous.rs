@@ -26,6 +26,36 @@
 //! searched topic every search period (set by the PeerPool's fast/slow
 //! mode), and gives each request 5 s. Servers that fail or refuse back off
 //! exponentially.
+//!
+//! ```
+//! use std::time::Duration;
+//! use status_core::{SecretKey, Timestamp};
+//! use status_discovery::enr::Enr;
+//! use status_discovery::rendezvous::{Client, Config, Event, Message, Status};
+//!
+//! let now = Timestamp::from_secs(1_700_000_000);
+//! let mut client = Client::new(Config {
+//!     servers: vec!["/ip4/10.0.0.1/tcp/30703/ethv4/16Uiu2HAm...".into()],
+//!     ..Config::default()
+//! });
+//! client.discover(now, "whisper", Duration::from_secs(3))?;
+//! let req = client.poll_request().unwrap();
+//! assert_eq!(req.message, Message::Discover { topic: "whisper".into(), limit: 10 });
+//! // The driver sends `req.message.to_bytes()` on a /rend/0.1.0 stream...
+//! let peer = Enr::builder().tcp(30303).sign(&SecretKey::from_bytes(&[5; 32])?)?;
+//! let answer = Message::DiscoverResponse {
+//!     status: Status::Ok,
+//!     message: String::new(),
+//!     records: vec![peer.clone()],
+//! };
+//! // ...and hands the answer back.
+//! client.handle_response(now, req.id, &answer.to_bytes())?;
+//! assert_eq!(
+//!     client.poll_event(),
+//!     Some(Event::Found { topic: "whisper".into(), records: vec![peer] })
+//! );
+//! # Ok::<(), status_discovery::Error>(())
+//! ```
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;

@@ -15,8 +15,8 @@ use crate::bundle::{build_bundle, verify_bundle};
 use crate::dh::{dh_decrypt, dh_encrypt};
 use crate::installation::{Installation, InstallationMetadata};
 use crate::keypair::{parse_compressed, KeyPair};
-use crate::ratchet::{DoubleRatchet, Header, Limits};
-use crate::store::{KeyBytes, OurPreKey, Session, SessionId, SessionStore};
+use crate::ratchet::{DoubleRatchet, Header};
+use crate::store::{KeyBytes, OurPreKey, Session, SessionId, SessionStore, TheirPreKey};
 use crate::x3dh::{x3dh_active, x3dh_passive};
 use crate::Error;
 
@@ -29,6 +29,7 @@ pub const NO_INSTALLATION_ID: &str = "none";
 pub const PROTOCOL_VERSION: u32 = 1;
 
 const MAX_EVENTS: usize = 1024;
+const MAX_VERIFIED: usize = 1024;
 
 /// Limits and intervals; defaults are status-go v0.55.1's.
 #[derive(Debug, Clone)]
@@ -128,6 +129,7 @@ pub struct Encryptor<S: SessionStore> {
     events: VecDeque<Event>,
     our_bundle: Option<Bundle>,
     advertised: HashMap<KeyBytes, Timestamp>,
+    verified: HashMap<(KeyBytes, Vec<u8>), Bundle>,
 }
 
 impl<S: SessionStore> Encryptor<S> {
@@ -145,6 +147,7 @@ impl<S: SessionStore> Encryptor<S> {
             events: VecDeque::new(),
             our_bundle: None,
             advertised: HashMap::new(),
+            verified: HashMap::new(),
         }
     }
 
@@ -183,13 +186,6 @@ impl<S: SessionStore> Encryptor<S> {
             self.events.pop_front();
         }
         self.events.push_back(event);
-    }
-
-    fn limits(&self) -> Limits {
-        Limits {
-            max_skip: self.config.max_skip,
-            max_skipped_keys: self.config.max_skipped_keys,
-        }
     }
 
     /// Known installations of `identity`.
@@ -328,11 +324,10 @@ impl<S: SessionStore> Encryptor<S> {
         );
         // our paired devices, with the prekeys their own bundles announced
         let own = self.identity_c;
-        if let Some(own_bundle) = self.store.their_bundle(&own)? {
-            for inst in self.targets(&own)? {
-                if let Some(spk) = own_bundle.signed_pre_keys.get(&inst.id) {
-                    spks.insert(inst.id.clone(), spk.clone());
-                }
+        let own_prekeys = self.store.their_prekeys(&own)?;
+        for inst in self.targets(&own)? {
+            if let Some(spk) = own_prekeys.get(&inst.id) {
+                spks.insert(inst.id.clone(), spk.signed_pre_key.clone());
             }
         }
         if let Some(b) = &self.our_bundle {
@@ -373,9 +368,9 @@ impl<S: SessionStore> Encryptor<S> {
             // A session on one of our prekeys that has been rotated away
             // is not used for sending (status-go: expired bundle).
             let usable = sessions.into_iter().filter(|s| {
-                !s.expired
-                    && !(prekeys.iter().any(|p| p.public == s.id.bundle_id)
-                        && current_prekey != Some(s.id.bundle_id))
+                let on_rotated_prekey = prekeys.iter().any(|p| p.public == s.id.bundle_id)
+                    && current_prekey != Some(s.id.bundle_id);
+                !s.expired && !on_rotated_prekey
             });
             // 5/SECURE-TRANSPORT "Concurrent sessions": the one whose
             // symmetric key is first in byte order.
@@ -383,13 +378,11 @@ impl<S: SessionStore> Encryptor<S> {
             let mut session = match chosen {
                 Some(s) => s,
                 None => {
-                    let Some(bundle) = self.store.their_bundle(&their)? else {
+                    let prekeys = self.store.their_prekeys(&their)?;
+                    let Some(spk) = prekeys.get(&inst.id) else {
                         continue;
                     };
-                    let Some(spk) = bundle.signed_pre_keys.get(&inst.id) else {
-                        continue;
-                    };
-                    let spk_pub = parse_compressed(&spk.signed_pre_key)?;
+                    let spk_pub = parse_compressed(&spk.signed_pre_key.signed_pre_key)?;
                     let spk_c = spk_pub.to_compressed();
                     let eph = KeyPair::generate(rng);
                     let secret = x3dh_active(&self.identity, &eph.secret, their_identity, &spk_pub);
@@ -587,10 +580,9 @@ impl<S: SessionStore> Encryptor<S> {
                 n: dr.n,
                 pn: dr.pn,
             };
-            let limits = self.limits();
             let payload = session
                 .ratchet
-                .decrypt(&header, &dmp.payload, limits, rng)?;
+                .decrypt(&header, &dmp.payload, &self.config, rng)?;
             // they answered: stop sending the X3DH header
             session.our_ephemeral = None;
             self.store.put_session(session)?;
@@ -640,19 +632,24 @@ impl<S: SessionStore> Encryptor<S> {
         })
     }
 
-    /// Verifies and records a bundle: new installations (an event), and
-    /// re-keying when an installation's signed prekey changed.
+    /// Verifies and records a bundle: new installations (an event), newer
+    /// signed prekeys, and re-keying when an installation's prekey changed.
+    /// Bundles already verified are recognised by their signature and not
+    /// verified again (status-go re-verifies every one).
     fn process_bundle(&mut self, bundle: &Bundle) -> Result<(), Error> {
         let identity = key33(&bundle.identity, "Bundle.identity")?;
-        let stored = self.store.their_bundle(&identity)?;
-        if let Some(old) = &stored {
-            if old == bundle || old.timestamp >= bundle.timestamp {
-                return Ok(());
-            }
+        let cache_key = (identity, bundle.signature.clone());
+        if self.verified.get(&cache_key) == Some(bundle) {
+            return Ok(());
         }
         let identity_pub = verify_bundle(bundle)?;
+        if self.verified.len() >= MAX_VERIFIED {
+            self.verified.clear();
+        }
+        self.verified.insert(cache_key, bundle.clone());
         let ours = identity == self.identity_c;
         let known = self.store.installations(&identity)?;
+        let prekeys = self.store.their_prekeys(&identity)?;
         let mut new = Vec::new();
         for (id, spk) in &bundle.signed_pre_keys {
             if ours && *id == self.installation_id {
@@ -677,22 +674,29 @@ impl<S: SessionStore> Encryptor<S> {
                 }
             };
             self.store.put_installation(inst)?;
+            let old = prekeys.get(id);
+            if old.is_some_and(|o| o.timestamp >= bundle.timestamp) {
+                continue;
+            }
             // re-keying: their prekey changed, sessions on the old one are
             // no longer used for sending (5/SECURE-TRANSPORT "Re-keying")
-            if let Some(old_spk) = stored
-                .as_ref()
-                .and_then(|o| o.signed_pre_keys.get(id))
-                .filter(|o| o.signed_pre_key != spk.signed_pre_key)
-            {
+            if let Some(old) = old.filter(|o| o.signed_pre_key.signed_pre_key != spk.signed_pre_key) {
                 for mut s in self.store.sessions_with(&identity, id)? {
-                    if s.id.bundle_id[..] == old_spk.signed_pre_key[..] && !s.expired {
+                    if s.id.bundle_id[..] == old.signed_pre_key.signed_pre_key[..] && !s.expired {
                         s.expired = true;
                         self.store.put_session(s)?;
                     }
                 }
             }
+            self.store.put_their_prekey(
+                identity,
+                id,
+                TheirPreKey {
+                    signed_pre_key: spk.clone(),
+                    timestamp: bundle.timestamp,
+                },
+            )?;
         }
-        self.store.put_their_bundle(identity, bundle.clone())?;
         if ours {
             self.our_bundle = None;
         }

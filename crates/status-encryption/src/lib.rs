@@ -24,4 +24,4 @@ pub use error::Error;
 pub use keypair::generate_secret;
 pub use installation::{Installation, InstallationMetadata};
 pub use ratchet::{DoubleRatchet, Header};
-pub use store::{KeyBytes, MemoryStore, OurPreKey, Session, SessionId, SessionStore};
+pub use store::{KeyBytes, MemoryStore, OurPreKey, Session, SessionId, SessionStore, TheirPreKey};

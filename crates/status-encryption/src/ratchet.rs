@@ -196,15 +196,19 @@ impl DoubleRatchet {
         (header, ct)
     }
 
-    /// Decrypts a message. On any error the session is unchanged (the RNG
-    /// may have been drawn from).
-    pub(crate) fn decrypt<R: CryptoRng + ?Sized>(
+    /// Decrypts a message, within the skipped-key bounds of `config`. On
+    /// any error the session is unchanged (the RNG may have been drawn from).
+    pub fn decrypt<R: CryptoRng + ?Sized>(
         &mut self,
         header: &Header,
         ciphertext: &[u8],
-        limits: Limits,
+        config: &crate::Config,
         rng: &mut R,
     ) -> Result<Vec<u8>, Error> {
+        let limits = Limits {
+            max_skip: config.max_skip,
+            max_skipped_keys: config.max_skipped_keys,
+        };
         let ad = header.encode();
         let id = (header.key, header.n);
         if let Some(mk) = self.skipped.keys.get(&id) {

@@ -3,13 +3,13 @@
 
 use prost::Message;
 use status_core::{SecretKey, Timestamp};
-use status_proto::encryption::Bundle;
+use status_proto::encryption::SignedPreKey;
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::installation::{Installation, InstallationMetadata};
 use crate::keypair::KeyPair;
 use crate::ratchet::{Chain, Core, DoubleRatchet, SkippedKeys};
-use crate::store::{KeyBytes, MemoryStore, OurPreKey, Session, SessionId};
+use crate::store::{KeyBytes, MemoryStore, OurPreKey, Session, SessionId, TheirPreKey};
 use crate::Error;
 
 #[derive(Clone, PartialEq, Message)]
@@ -19,7 +19,7 @@ struct StoreSnap {
     #[prost(message, repeated, tag = "2")]
     prekeys: Vec<PreKeySnap>,
     #[prost(message, repeated, tag = "3")]
-    bundles: Vec<Bundle>,
+    their_prekeys: Vec<TheirPreKeySnap>,
     #[prost(message, repeated, tag = "4")]
     installations: Vec<InstallationSnap>,
     #[prost(message, repeated, tag = "5")]
@@ -107,6 +107,18 @@ struct InstallationSnap {
 }
 
 #[derive(Clone, PartialEq, Message)]
+struct TheirPreKeySnap {
+    #[prost(bytes = "vec", tag = "1")]
+    identity: Vec<u8>,
+    #[prost(string, tag = "2")]
+    installation_id: String,
+    #[prost(message, optional, tag = "3")]
+    signed_pre_key: Option<SignedPreKey>,
+    #[prost(int64, tag = "4")]
+    timestamp: i64,
+}
+
+#[derive(Clone, PartialEq, Message)]
 struct HeardSnap {
     #[prost(bytes = "vec", tag = "1")]
     identity: Vec<u8>,
@@ -169,7 +181,16 @@ impl MemoryStore {
                     created: p.created.as_millis(),
                 })
                 .collect(),
-            bundles: self.bundles.values().cloned().collect(),
+            their_prekeys: self
+                .prekeys_of
+                .iter()
+                .map(|((k, i), p)| TheirPreKeySnap {
+                    identity: k.to_vec(),
+                    installation_id: i.clone(),
+                    signed_pre_key: Some(p.signed_pre_key.clone()),
+                    timestamp: p.timestamp,
+                })
+                .collect(),
             installations: self
                 .installations
                 .values()
@@ -218,8 +239,15 @@ impl MemoryStore {
                 created: Timestamp::from_millis(p.created),
             });
         }
-        for b in snap.bundles {
-            store.bundles.insert(k33(&b.identity)?, b);
+        for p in snap.their_prekeys {
+            let spk = p.signed_pre_key.ok_or(Error::Snapshot("missing signed prekey"))?;
+            store.prekeys_of.insert(
+                (k33(&p.identity)?, p.installation_id),
+                TheirPreKey {
+                    signed_pre_key: spk,
+                    timestamp: p.timestamp,
+                },
+            );
         }
         for i in snap.installations {
             let identity = k33(&i.identity)?;

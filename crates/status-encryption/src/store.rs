@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use status_core::{SecretKey, Timestamp};
-use status_proto::encryption::Bundle;
+use status_proto::encryption::SignedPreKey;
 
 use crate::installation::Installation;
 use crate::kdf::Key32;
@@ -96,6 +96,15 @@ impl OurPreKey {
     }
 }
 
+/// A peer installation's signed prekey, from its latest verified bundle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TheirPreKey {
+    /// The `SignedPreKey` record as the bundle carried it.
+    pub signed_pre_key: SignedPreKey,
+    /// Timestamp (ns) of the bundle.
+    pub timestamp: i64,
+}
+
 /// Where the [`Encryptor`](crate::Encryptor) keeps sessions, prekeys,
 /// bundles, installations and shared-secret agreement.
 pub trait SessionStore {
@@ -115,10 +124,16 @@ pub trait SessionStore {
     /// Adds a new current prekey, keeping at most `keep` (oldest dropped).
     fn push_our_prekey(&mut self, prekey: OurPreKey, keep: usize) -> Result<(), Error>;
 
-    /// The latest verified bundle of an identity.
-    fn their_bundle(&self, identity: &KeyBytes) -> Result<Option<Bundle>, Error>;
-    /// Stores a verified bundle.
-    fn put_their_bundle(&mut self, identity: KeyBytes, bundle: Bundle) -> Result<(), Error>;
+    /// The signed prekeys an identity's verified bundles announced, per
+    /// installation, each with the timestamp of the bundle it came from.
+    fn their_prekeys(&self, identity: &KeyBytes) -> Result<BTreeMap<String, TheirPreKey>, Error>;
+    /// Stores the signed prekey of one installation from a verified bundle.
+    fn put_their_prekey(
+        &mut self,
+        identity: KeyBytes,
+        installation_id: &str,
+        prekey: TheirPreKey,
+    ) -> Result<(), Error>;
 
     /// Known installations of an identity (ours included, for our own key).
     fn installations(&self, identity: &KeyBytes) -> Result<Vec<Installation>, Error>;
@@ -138,7 +153,7 @@ pub trait SessionStore {
 pub struct MemoryStore {
     pub(crate) sessions: BTreeMap<SessionId, Session>,
     pub(crate) prekeys: Vec<OurPreKey>,
-    pub(crate) bundles: BTreeMap<KeyBytes, Bundle>,
+    pub(crate) prekeys_of: BTreeMap<(KeyBytes, String), TheirPreKey>,
     pub(crate) installations: BTreeMap<(KeyBytes, String), Installation>,
     pub(crate) heard: BTreeSet<(KeyBytes, String)>,
 }
@@ -165,12 +180,16 @@ impl SessionStore for MemoryStore {
         identity: &KeyBytes,
         installation_id: &str,
     ) -> Result<Vec<Session>, Error> {
-        Ok(self
-            .sessions
-            .values()
-            .filter(|s| &s.id.identity == identity && s.id.installation_id == installation_id)
-            .cloned()
-            .collect())
+        let lo = SessionId {
+            identity: *identity,
+            installation_id: installation_id.to_owned(),
+            bundle_id: [0u8; 33],
+        };
+        let hi = SessionId {
+            bundle_id: [0xff; 33],
+            ..lo.clone()
+        };
+        Ok(self.sessions.range(lo..=hi).map(|(_, s)| s.clone()).collect())
     }
 
     fn put_session(&mut self, session: Session) -> Result<(), Error> {
@@ -190,12 +209,23 @@ impl SessionStore for MemoryStore {
         Ok(())
     }
 
-    fn their_bundle(&self, identity: &KeyBytes) -> Result<Option<Bundle>, Error> {
-        Ok(self.bundles.get(identity).cloned())
+    fn their_prekeys(&self, identity: &KeyBytes) -> Result<BTreeMap<String, TheirPreKey>, Error> {
+        Ok(self
+            .prekeys_of
+            .range((*identity, String::new())..)
+            .take_while(|((id, _), _)| id == identity)
+            .map(|((_, inst), p)| (inst.clone(), p.clone()))
+            .collect())
     }
 
-    fn put_their_bundle(&mut self, identity: KeyBytes, bundle: Bundle) -> Result<(), Error> {
-        self.bundles.insert(identity, bundle);
+    fn put_their_prekey(
+        &mut self,
+        identity: KeyBytes,
+        installation_id: &str,
+        prekey: TheirPreKey,
+    ) -> Result<(), Error> {
+        self.prekeys_of
+            .insert((identity, installation_id.to_owned()), prekey);
         Ok(())
     }
 

@@ -256,7 +256,11 @@ fn eip1581_chat_keys() {
     assert!(!all.is_empty());
     for case in &all {
         let what = str_field(case, "description");
-        assert_eq!(str_field(case, "path"), status_keys::CHAT_KEY_PATH, "{what}");
+        assert_eq!(
+            str_field(case, "path"),
+            status_keys::CHAT_KEY_PATH,
+            "{what}"
+        );
         let account =
             Account::from_mnemonic(str_field(case, "mnemonic"), str_field(case, "passphrase"))
                 .unwrap();

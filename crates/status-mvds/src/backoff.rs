@@ -56,7 +56,10 @@ mod tests {
     fn degenerate_bounds_never_panic() {
         assert_eq!(Backoff { base: 0, max: 0 }.delay(0), 1);
         assert_eq!(Backoff { base: 5, max: 1 }.delay(7), 5);
-        let b = Backoff { base: 1, max: u64::MAX };
+        let b = Backoff {
+            base: 1,
+            max: u64::MAX,
+        };
         assert_eq!(b.delay(64), 1 << 63);
         assert_eq!(b.delay(65), 1);
     }

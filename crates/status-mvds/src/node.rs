@@ -448,6 +448,9 @@ impl<P: Peer, S: StateStore<P>> Mvds<P, S> {
             return;
         }
         self.pending_acks += 1;
-        self.acks.entry(peer.clone()).or_default().push(id.0.to_vec());
+        self.acks
+            .entry(peer.clone())
+            .or_default()
+            .push(id.0.to_vec());
     }
 }

@@ -26,6 +26,9 @@ fn config(mode: Mode) -> Config {
 /// What crossed the wire: (time, from, payload).
 type Log = Vec<(Timestamp, u8, Payload)>;
 
+/// Decides whether a payload from the given node is lost.
+type DropFn = Box<dyn FnMut(u8, &Payload) -> bool>;
+
 struct Pair {
     nodes: [Mvds<u8>; 2],
     now: Timestamp,
@@ -33,7 +36,7 @@ struct Pair {
     received: [Vec<MessageId>; 2],
     delivered: [Vec<MessageId>; 2],
     /// Drops a payload when this returns true (from, index in log).
-    drop: Box<dyn FnMut(u8, &Payload) -> bool>,
+    drop: DropFn,
 }
 
 impl Pair {
@@ -142,12 +145,23 @@ fn interactive_mode_sends_offer_request_message_ack() {
         .log
         .iter()
         .map(|(_, from, pl)| {
-            (*from, pl.offers.len(), pl.requests.len(), pl.messages.len(), pl.acks.len())
+            (
+                *from,
+                pl.offers.len(),
+                pl.requests.len(),
+                pl.messages.len(),
+                pl.acks.len(),
+            )
         })
         .collect();
     assert_eq!(
         kinds,
-        [(A, 1, 0, 0, 0), (B, 0, 1, 0, 0), (A, 0, 0, 1, 0), (B, 0, 0, 0, 1)]
+        [
+            (A, 1, 0, 0, 0),
+            (B, 0, 1, 0, 0),
+            (A, 0, 0, 1, 0),
+            (B, 0, 0, 0, 1)
+        ]
     );
     // One epoch per leg.
     let epochs: Vec<u64> = p.log.iter().map(|(t, _, _)| p.epoch(*t)).collect();
@@ -237,11 +251,23 @@ fn an_offer_of_a_message_already_held_is_acked_not_requested() {
     let t = t0();
     let mut b: Mvds<u8> = Mvds::new(config(Mode::Interactive), t);
     let id = b.send(t, G, &[A], b"mine".to_vec()).unwrap();
-    b.handle_payload(t, &A, Payload { offers: vec![id.0.to_vec()], ..Payload::default() })
-        .unwrap();
-    assert_eq!(b.store().record(&A, &id).map(|r| r.kind), Some(RecordType::Offer));
+    b.handle_payload(
+        t,
+        &A,
+        Payload {
+            offers: vec![id.0.to_vec()],
+            ..Payload::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        b.store().record(&A, &id).map(|r| r.kind),
+        Some(RecordType::Offer)
+    );
     b.handle_timeout(t + std::time::Duration::from_secs(1));
-    let Some(Output::Transmit { payload, .. }) = b.poll_output() else { panic!() };
+    let Some(Output::Transmit { payload, .. }) = b.poll_output() else {
+        panic!()
+    };
     assert_eq!(payload.acks, [id.0.to_vec()]);
     assert!(payload.requests.is_empty());
 }
@@ -249,16 +275,31 @@ fn an_offer_of_a_message_already_held_is_acked_not_requested() {
 #[test]
 fn send_past_the_in_flight_bound_is_an_error_and_offers_are_dropped() {
     let t = t0();
-    let cfg = Config { max_in_flight: 3, ..config(Mode::Batch) };
+    let cfg = Config {
+        max_in_flight: 3,
+        ..config(Mode::Batch)
+    };
     let mut n: Mvds<u8> = Mvds::new(cfg, t);
     n.send(t, G, &[1, 2], b"1".to_vec()).unwrap();
     assert_eq!(
         n.send(t, G, &[1, 2], b"2".to_vec()),
-        Err(Error::InFlightFull { records: 2, needed: 2, max: 3 })
+        Err(Error::InFlightFull {
+            records: 2,
+            needed: 2,
+            max: 3
+        })
     );
     assert_eq!(n.send(t, G, &[], b"3".to_vec()), Err(Error::NoPeers));
     let offers = (0..5u8).map(|i| vec![i; 32]).collect();
-    n.handle_payload(t, &7, Payload { offers, ..Payload::default() }).unwrap();
+    n.handle_payload(
+        t,
+        &7,
+        Payload {
+            offers,
+            ..Payload::default()
+        },
+    )
+    .unwrap();
     assert_eq!(n.in_flight(), 3);
     assert_eq!(n.stats().offers_dropped, 4);
 }
@@ -272,12 +313,24 @@ fn malformed_payloads_are_rejected_before_any_state_changes() {
         requests: vec![vec![2; 31]],
         ..Payload::default()
     };
-    assert_eq!(n.handle_payload(t, &1, bad), Err(Error::InvalidMessageId(31)));
+    assert_eq!(
+        n.handle_payload(t, &1, bad),
+        Err(Error::InvalidMessageId(31))
+    );
     assert_eq!(n.in_flight(), 0);
-    let cfg = Config { max_payload_records: 2, ..config(Mode::Batch) };
+    let cfg = Config {
+        max_payload_records: 2,
+        ..config(Mode::Batch)
+    };
     let mut n: Mvds<u8> = Mvds::new(cfg, t);
-    let big = Payload { acks: vec![vec![0; 32]; 3], ..Payload::default() };
-    assert_eq!(n.handle_payload(t, &1, big), Err(Error::TooManyRecords { got: 3, max: 2 }));
+    let big = Payload {
+        acks: vec![vec![0; 32]; 3],
+        ..Payload::default()
+    };
+    assert_eq!(
+        n.handle_payload(t, &1, big),
+        Err(Error::TooManyRecords { got: 3, max: 2 })
+    );
     assert!(matches!(
         status_mvds::decode_payload(&[0xff, 0xff], 10),
         Err(Error::InvalidPayload(_))
@@ -289,8 +342,15 @@ fn requests_for_messages_not_offered_to_the_requester_are_ignored() {
     let t = t0();
     let mut n: Mvds<u8> = Mvds::new(config(Mode::Interactive), t);
     let id = n.send(t, G, &[1], b"for 1".to_vec()).unwrap();
-    n.handle_payload(t, &2, Payload { requests: vec![id.0.to_vec()], ..Payload::default() })
-        .unwrap();
+    n.handle_payload(
+        t,
+        &2,
+        Payload {
+            requests: vec![id.0.to_vec()],
+            ..Payload::default()
+        },
+    )
+    .unwrap();
     assert_eq!(n.stats().unknown_requests, 1);
     assert!(n.store().record(&2, &id).is_none());
 }
@@ -298,7 +358,9 @@ fn requests_for_messages_not_offered_to_the_requester_are_ignored() {
 #[test]
 fn restoring_both_nodes_from_their_stores_mid_exchange_continues_it() {
     let mut p = Pair::new(Mode::Interactive);
-    let id = p.nodes[0].send(p.now, G, &[B], b"survive".to_vec()).unwrap();
+    let id = p.nodes[0]
+        .send(p.now, G, &[B], b"survive".to_vec())
+        .unwrap();
     // offer, then request: stop right after b's REQUEST went out.
     p.step();
     p.step();
@@ -308,8 +370,14 @@ fn restoring_both_nodes_from_their_stores_mid_exchange_continues_it() {
     let [a, b] = p.nodes;
     let a_store: MemoryStore<u8> = a.into_store();
     let b_store: MemoryStore<u8> = b.into_store();
-    assert_eq!(a_store.record(&B, &id).map(|r| r.kind), Some(RecordType::Message));
-    assert_eq!(b_store.record(&A, &id).map(|r| r.kind), Some(RecordType::Request));
+    assert_eq!(
+        a_store.record(&B, &id).map(|r| r.kind),
+        Some(RecordType::Message)
+    );
+    assert_eq!(
+        b_store.record(&A, &id).map(|r| r.kind),
+        Some(RecordType::Request)
+    );
     let mut q = Pair::with(
         Mvds::with_store(config(Mode::Interactive), a_store, now),
         Mvds::with_store(config(Mode::Interactive), b_store, now),
@@ -330,7 +398,14 @@ fn poll_timeout_is_none_when_idle_and_names_its_reason() {
     let (at, why) = n.poll_timeout().unwrap();
     assert_eq!(n.epoch_at(at), n.epoch_at(t) + 1);
     assert_eq!(why, "send epoch");
-    n.handle_payload(t, &1, Payload { messages: vec![status_mvds::Message::default()], ..Payload::default() })
-        .unwrap();
+    n.handle_payload(
+        t,
+        &1,
+        Payload {
+            messages: vec![status_mvds::Message::default()],
+            ..Payload::default()
+        },
+    )
+    .unwrap();
     assert_eq!(n.poll_timeout().unwrap().1, "ack");
 }

@@ -19,7 +19,11 @@ fn message() -> impl Strategy<Value = Message> {
         any::<i64>(),
         proptest::collection::vec(any::<u8>(), 0..40),
     )
-        .prop_map(|(group_id, timestamp, body)| Message { group_id, timestamp, body })
+        .prop_map(|(group_id, timestamp, body)| Message {
+            group_id,
+            timestamp,
+            body,
+        })
 }
 
 fn payload() -> impl Strategy<Value = Payload> {
@@ -29,7 +33,12 @@ fn payload() -> impl Strategy<Value = Payload> {
         proptest::collection::vec(id(), 0..5),
         proptest::collection::vec(message(), 0..4),
     )
-        .prop_map(|(acks, offers, requests, messages)| Payload { acks, offers, requests, messages })
+        .prop_map(|(acks, offers, requests, messages)| Payload {
+            acks,
+            offers,
+            requests,
+            messages,
+        })
 }
 
 #[derive(Debug, Clone)]

@@ -61,7 +61,11 @@ fn payload_ids_are_message_ids_of_the_vector_messages() {
             continue;
         }
         let p = decode_payload(&status_vectors::hex_field(&case, "protobuf"), 10_000).unwrap();
-        let ids: Vec<Vec<u8>> = p.messages.iter().map(|m| MessageId::of(m).0.to_vec()).collect();
+        let ids: Vec<Vec<u8>> = p
+            .messages
+            .iter()
+            .map(|m| MessageId::of(m).0.to_vec())
+            .collect();
         for id in p.acks.iter().chain(&p.offers).chain(&p.requests) {
             if !p.messages.is_empty() {
                 assert!(ids.contains(id), "{}", case["description"]);

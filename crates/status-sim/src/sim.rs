@@ -23,7 +23,12 @@ pub trait Node {
     type Packet: Clone;
 
     /// A packet from `from` arrived at `ctx.now()`.
-    fn handle_packet(&mut self, ctx: &mut Ctx<'_, Self::Packet>, from: NodeIndex, packet: Self::Packet);
+    fn handle_packet(
+        &mut self,
+        ctx: &mut Ctx<'_, Self::Packet>,
+        from: NodeIndex,
+        packet: Self::Packet,
+    );
 
     /// The time from [`poll_timeout`](Node::poll_timeout) was reached.
     fn handle_timeout(&mut self, ctx: &mut Ctx<'_, Self::Packet>);
@@ -236,7 +241,13 @@ impl<N: Node> Sim<N> {
     /// Takes `node` offline during `[from, until)`: it gets no packets or
     /// timeouts, and what reaches or leaves it is dropped (churn).
     pub fn offline(&mut self, node: NodeIndex, from: Timestamp, until: Timestamp) {
-        self.push(from, EventKind::SetOnline { node, online: false });
+        self.push(
+            from,
+            EventKind::SetOnline {
+                node,
+                online: false,
+            },
+        );
         self.push(until, EventKind::SetOnline { node, online: true });
     }
 

@@ -20,7 +20,14 @@ struct Gossip {
 
 impl Gossip {
     fn new(neighbours: Vec<NodeIndex>) -> Self {
-        Gossip { neighbours, seen: Vec::new(), pending: Vec::new(), retry: 200, next: None, timeouts: 0 }
+        Gossip {
+            neighbours,
+            seen: Vec::new(),
+            pending: Vec::new(),
+            retry: 200,
+            next: None,
+            timeouts: 0,
+        }
     }
 
     fn start(&mut self, ctx: &mut Ctx<'_, Vec<u8>>, rumour: u32) {
@@ -28,7 +35,13 @@ impl Gossip {
         self.spread(ctx, rumour, ctx.now().as_millis(), None);
     }
 
-    fn spread(&mut self, ctx: &mut Ctx<'_, Vec<u8>>, rumour: u32, origin: u64, except: Option<NodeIndex>) {
+    fn spread(
+        &mut self,
+        ctx: &mut Ctx<'_, Vec<u8>>,
+        rumour: u32,
+        origin: u64,
+        except: Option<NodeIndex>,
+    ) {
         for &n in &self.neighbours {
             if Some(n) != except {
                 ctx.send(n, packet(0, rumour, origin));
@@ -53,7 +66,8 @@ impl Node for Gossip {
         let rumour = u32::from_le_bytes(p[1..5].try_into().unwrap());
         let origin = u64::from_le_bytes(p[5..13].try_into().unwrap());
         if p[0] == 1 {
-            self.pending.retain(|(r, n, _)| !(*r == rumour && *n == from));
+            self.pending
+                .retain(|(r, n, _)| !(*r == rumour && *n == from));
             return;
         }
         ctx.send(from, packet(1, rumour, origin));
@@ -69,7 +83,8 @@ impl Node for Gossip {
         for (r, n, o) in self.pending.clone() {
             ctx.send(n, packet(0, r, o));
         }
-        self.next = (!self.pending.is_empty()).then(|| ctx.now() + Duration::from_millis(self.retry));
+        self.next =
+            (!self.pending.is_empty()).then(|| ctx.now() + Duration::from_millis(self.retry));
     }
 
     fn poll_timeout(&self) -> Option<Timestamp> {
@@ -82,9 +97,16 @@ impl Node for Gossip {
 }
 
 fn ring(n: u32, seed: u64, link: LinkConfig) -> Sim<Gossip> {
-    let mut sim = Sim::new(SimConfig { seed, default_link: link, ..SimConfig::default() });
+    let mut sim = Sim::new(SimConfig {
+        seed,
+        default_link: link,
+        ..SimConfig::default()
+    });
     for i in 0..n {
-        sim.add_node(Gossip::new(vec![NodeIndex((i + 1) % n), NodeIndex((i + n - 1) % n)]));
+        sim.add_node(Gossip::new(vec![
+            NodeIndex((i + 1) % n),
+            NodeIndex((i + n - 1) % n),
+        ]));
     }
     for r in 0..20u32 {
         let at = sim.now() + Duration::from_millis(u64::from(r) * 37);
@@ -95,7 +117,10 @@ fn ring(n: u32, seed: u64, link: LinkConfig) -> Sim<Gossip> {
 
 fn lossy() -> LinkConfig {
     LinkConfig {
-        latency: Latency::Exponential { min: 10, mean_extra: 40 },
+        latency: Latency::Exponential {
+            min: 10,
+            mean_extra: 40,
+        },
         loss: 0.2,
         duplicate: 0.1,
         reorder: 0.2,
@@ -138,7 +163,10 @@ fn every_node_hears_every_rumour_despite_loss() {
 
 #[test]
 fn constant_latency_links_deliver_after_exactly_that_latency() {
-    let link = LinkConfig { latency: Latency::Constant(25), ..LinkConfig::default() };
+    let link = LinkConfig {
+        latency: Latency::Constant(25),
+        ..LinkConfig::default()
+    };
     let mut sim = ring(4, 0, link);
     assert!(sim.run_until_idle(far()));
     for l in sim.metrics().links.values() {
@@ -151,8 +179,15 @@ fn constant_latency_links_deliver_after_exactly_that_latency() {
 #[test]
 fn bandwidth_serialises_packets_on_a_link() {
     // 13-byte packets at 1300 B/s: 10 ms each on the wire.
-    let link = LinkConfig { latency: Latency::Constant(0), bandwidth: Some(1300), ..LinkConfig::default() };
-    let mut sim = Sim::new(SimConfig { default_link: link, ..SimConfig::default() });
+    let link = LinkConfig {
+        latency: Latency::Constant(0),
+        bandwidth: Some(1300),
+        ..LinkConfig::default()
+    };
+    let mut sim = Sim::new(SimConfig {
+        default_link: link,
+        ..SimConfig::default()
+    });
     let a = sim.add_node(Gossip::new(vec![]));
     let b = sim.add_node(Gossip::new(vec![]));
     sim.with_node(a, |_, ctx| {
@@ -169,16 +204,28 @@ fn bandwidth_serialises_packets_on_a_link() {
 
 #[test]
 fn a_partition_cuts_links_until_it_heals_and_churn_drops_traffic() {
-    let link = LinkConfig { latency: Latency::Constant(5), ..LinkConfig::default() };
+    let link = LinkConfig {
+        latency: Latency::Constant(5),
+        ..LinkConfig::default()
+    };
     let mut sim = ring(6, 3, link);
     let t = sim.now();
-    sim.partition(t, t + Duration::from_secs(5), &[NodeIndex(0), NodeIndex(1), NodeIndex(2)]);
+    sim.partition(
+        t,
+        t + Duration::from_secs(5),
+        &[NodeIndex(0), NodeIndex(1), NodeIndex(2)],
+    );
     sim.offline(NodeIndex(4), t, t + Duration::from_secs(3));
     sim.run_until(t + Duration::from_secs(2));
     // Rumours started on one side have not crossed yet.
     assert!(!sim.node(NodeIndex(3)).unwrap().seen.contains(&0));
     // The offline node only knows the rumours it started itself.
-    assert!(sim.node(NodeIndex(4)).unwrap().seen.iter().all(|r| r % 6 == 4));
+    assert!(sim
+        .node(NodeIndex(4))
+        .unwrap()
+        .seen
+        .iter()
+        .all(|r| r % 6 == 4));
     assert!(sim.run_until_idle(far()));
     for i in 0..6 {
         assert_eq!(sim.node(NodeIndex(i)).unwrap().seen.len(), 20, "node {i}");

@@ -59,10 +59,7 @@ impl Bloom {
     /// `BloomFilterMatch`): a node forwards an envelope to a peer whose bloom
     /// contains the envelope topic's bloom.
     pub fn contains(&self, sample: &Bloom) -> bool {
-        self.0
-            .iter()
-            .zip(sample.0.iter())
-            .all(|(f, s)| f & s == *s)
+        self.0.iter().zip(sample.0.iter()).all(|(f, s)| f & s == *s)
     }
 
     /// Whether this filter matches `topic`.

@@ -73,9 +73,7 @@ impl MessagesRequest {
         let topics: usize = self.topics.iter().map(|_| 5).sum();
         rlp_strict::uint_len(u64::from(self.lower))
             + rlp_strict::uint_len(u64::from(self.upper))
-            + self
-                .bloom
-                .map_or(1, |b| rlp_strict::bytes_len(&b.0))
+            + self.bloom.map_or(1, |b| rlp_strict::bytes_len(&b.0))
             + rlp_strict::header_len(topics)
             + topics
             + rlp_strict::uint_len(u64::from(self.limit))
@@ -327,7 +325,9 @@ impl RequestComplete {
     /// shorter than a hash or a cursor is ignored.
     pub fn decode(payload: &[u8]) -> Result<RequestComplete, Error> {
         if payload.len() < 32 {
-            return Err(Error::MalformedMailserverResponse("shorter than a request id"));
+            return Err(Error::MalformedMailserverResponse(
+                "shorter than a request id",
+            ));
         }
         if payload.len() >= 32 + FAILED_PAYLOAD_PREFIX.len() {
             if let Some(rest) = payload.strip_prefix(FAILED_PAYLOAD_PREFIX) {
@@ -339,7 +339,9 @@ impl RequestComplete {
             }
         }
         if payload.len() > 32 * 2 + CURSOR_SIZE {
-            return Err(Error::MalformedMailserverResponse("longer than id, hash and cursor"));
+            return Err(Error::MalformedMailserverResponse(
+                "longer than id, hash and cursor",
+            ));
         }
         let (id, mut rest) = payload.split_at(32);
         let mut last_envelope_hash = [0u8; 32];

@@ -130,7 +130,11 @@ pub fn build_plaintext<R: CryptoRng + ?Sized>(
         return Err(Error::PayloadTooLarge(payload.len()));
     }
     let mut raw = Zeroizing::new(Vec::with_capacity(
-        1 + size_len + payload.len() + SIGNATURE_LENGTH + PADDING_BLOCK + padding.map_or(0, <[u8]>::len),
+        1 + size_len
+            + payload.len()
+            + SIGNATURE_LENGTH
+            + PADDING_BLOCK
+            + padding.map_or(0, <[u8]>::len),
     ));
     raw.push(size_len as u8);
     raw.extend_from_slice(&(payload.len() as u32).to_le_bytes()[..size_len]);
@@ -201,7 +205,11 @@ pub fn wrap<R: CryptoRng + ?Sized>(
 ) -> Result<Envelope, Error> {
     let raw = build_plaintext(rng, params.payload, params.padding, params.signer)?;
     let data = encrypt(rng, &raw, params.encryption);
-    let ttl = if params.ttl == 0 { DEFAULT_TTL } else { params.ttl };
+    let ttl = if params.ttl == 0 {
+        DEFAULT_TTL
+    } else {
+        params.ttl
+    };
     let now_secs = u32::try_from(now.as_secs()).unwrap_or(u32::MAX);
     let mut env = Envelope::new(now_secs, ttl, params.topic, data);
     if params.pow_target != 0.0 {
@@ -322,7 +330,9 @@ fn parse(
     key_index: usize,
     aes_nonce: Option<[u8; AES_NONCE_LENGTH]>,
 ) -> Result<ReceivedMessage, Error> {
-    let flags = *raw.first().ok_or(Error::MalformedMessage("empty plaintext"))?;
+    let flags = *raw
+        .first()
+        .ok_or(Error::MalformedMessage("empty plaintext"))?;
     let mut end = raw.len();
     let mut signature = None;
     let mut signer = None;

@@ -19,34 +19,44 @@
 //!    [`Waku::handle_timeout`] when it fires.
 //!
 //! ```
-//! use bytes::Bytes;
+//! use std::time::Duration;
 //! use status_core::{NodeId, Timestamp};
 //! use status_waku::node::{Event, Waku};
-//! use status_waku::peer::Protocol;
+//! use status_waku::peer::{PeerId, Protocol};
 //! use status_waku::{Envelope, Topic, WakuConfig};
 //!
 //! let now = Timestamp::from_secs(1_700_000_000);
-//! let mut a = Waku::new(WakuConfig { min_pow: 0.0, ..WakuConfig::default() }, now);
-//! let mut b = Waku::new(WakuConfig { min_pow: 0.0, ..WakuConfig::default() }, now);
+//! let config = WakuConfig { min_pow: 0.0, ..WakuConfig::default() };
+//! let mut a = Waku::new(config.clone(), now);
+//! let mut b = Waku::new(config, now);
 //! let pa = a.add_peer(now, NodeId([2; 64]), None, Protocol::Waku1); // b, seen from a
 //! let pb = b.add_peer(now, NodeId([1; 64]), None, Protocol::Waku1); // a, seen from b
 //!
-//! // a posts an envelope; shuttle packets until both are quiet.
-//! let env = Envelope::new(1_700_000_000, 60, Topic([1, 2, 3, 4]), &b"hi"[..]);
-//! let hash = a.post(now, env).unwrap();
-//! let later = Timestamp::from_secs(1_700_000_001);
-//! a.handle_timeout(later); // the transmission cycle
-//! for _ in 0..3 {
-//!     while let Some(t) = a.poll_transmit() {
-//!         b.handle_input(later, pb, t.code, t.payload).unwrap();
+//! // The run loop of two nodes joined by a perfect link.
+//! fn pump(now: Timestamp, from: &mut Waku, to: &mut Waku, peer: PeerId) {
+//!     if from.poll_timeout().is_some_and(|(t, _)| t <= now) {
+//!         from.handle_timeout(now);
 //!     }
-//!     while let Some(t) = b.poll_transmit() {
-//!         a.handle_input(later, pa, t.code, t.payload).unwrap();
+//!     while let Some(t) = from.poll_transmit() {
+//!         to.handle_input(now, peer, t.code, t.payload).unwrap();
 //!     }
 //! }
-//! assert!(b.has_envelope(&hash));
+//! fn shuttle(now: Timestamp, a: &mut Waku, pa: PeerId, b: &mut Waku, pb: PeerId) {
+//!     for _ in 0..4 {
+//!         pump(now, a, b, pb);
+//!         pump(now, b, a, pa);
+//!     }
+//! }
+//! shuttle(now, &mut a, pa, &mut b, pb); // Status both ways
 //! assert!(matches!(b.poll_event(), Some(Event::PeerReady { .. })));
-//! ```
+//!
+//! let env = Envelope::new(1_700_000_000, 60, Topic([1, 2, 3, 4]), &b"hi"[..]);
+//! let hash = a.post(now, env).unwrap();
+//! // Queued envelopes leave at the next transmission cycle (300 ms).
+//! let later = now + Duration::from_millis(300);
+//! shuttle(later, &mut a, pa, &mut b, pb);
+//! assert!(b.has_envelope(&hash));
+//! //! ```
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
@@ -54,7 +64,7 @@ use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::net::IpAddr;
 
 use bytes::Bytes;
-use status_core::{keccak256, NodeId, Timestamp};
+use status_core::{NodeId, Timestamp};
 
 use crate::config::{Interest, WakuConfig};
 use crate::filter::{Filter, FilterId, Filters};
@@ -63,7 +73,7 @@ use crate::packet::{
     code, encode_raw_list, shh_code, EnvelopeError, MessageResponse, RawEnvelopes,
     ENVELOPE_OTHER_ERROR, ENVELOPE_TIME_NOT_SYNCED,
 };
-use crate::peer::{Handshake, Peer, PeerId, PeerView, Protocol};
+use crate::peer::{BloomProbe, Handshake, Peer, PeerId, PeerView, Protocol};
 use crate::rate_limit::Limiter;
 use crate::rlp_strict;
 use crate::status::{decode_bloom, ShhStatus, StatusOptions};
@@ -254,7 +264,9 @@ pub struct Waku {
     peers: Vec<Peer>,
     next_peer: u64,
     seen: HashMap<Key, Seen, BuildHasherDefault<KeyHasher>>,
-    expiries: BinaryHeap<Reverse<(u32, [u8; 32])>>,
+    expiries: BinaryHeap<Reverse<(u32, u64, [u8; 32])>>,
+    /// Insertion counter: among equal expiries the oldest goes first.
+    seq: u64,
     stored: usize,
     stored_bytes: usize,
     filters: Filters,
@@ -263,6 +275,8 @@ pub struct Waku {
     topic_limits: BTreeMap<Topic, Limiter>,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
+    /// Envelopes forwarded in this transmission cycle; peers queue indices.
+    batch: Vec<Bytes>,
     next_flush: Option<Timestamp>,
     last_sweep: Timestamp,
     stats: Stats,
@@ -291,6 +305,7 @@ impl Waku {
             next_peer: 0,
             seen: HashMap::default(),
             expiries: BinaryHeap::new(),
+            seq: 0,
             stored: 0,
             stored_bytes: 0,
             filters: Filters::default(),
@@ -299,6 +314,7 @@ impl Waku {
             topic_limits: BTreeMap::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
+            batch: Vec::new(),
             next_flush: None,
             last_sweep: now,
             stats: Stats::default(),
@@ -414,6 +430,7 @@ impl Waku {
             exceeded: 0,
             outbound: Limiter::new(now),
             pending: Vec::new(),
+            carry: Vec::new(),
             pending_bytes: 0,
             ignored_before_status: 0,
         });
@@ -862,21 +879,29 @@ impl Waku {
                 stored,
             },
         );
-        self.expiries.push(Reverse((env.expiry, hash)));
+        self.expiries.push(Reverse((env.expiry, self.seq, hash)));
+        self.seq += 1;
 
         if self.filters.wants(env.topic) {
             self.deliver(hash, &env, false);
         }
         if relay {
-            let topic_bloom = Bloom::from_topic(env.topic);
+            let probe = BloomProbe::of(env.topic);
+            let mut slot = None;
             for i in 0..self.peers.len() {
                 let p = &self.peers[i];
-                if p.is_ready() && Some(p.id) != origin && p.view.wants(env.topic, &topic_bloom, pow)
+                if p.is_ready() && Some(p.id) != origin && p.view.wants_probe(env.topic, &probe, pow)
                 {
-                    self.queue(now, i, body.clone());
+                    let idx = *slot.get_or_insert_with(|| self.batch_push(body.clone()));
+                    self.queue(now, i, idx, body.len());
                 }
             }
         }
+    }
+
+    fn batch_push(&mut self, body: Bytes) -> u32 {
+        self.batch.push(body);
+        (self.batch.len() - 1) as u32
     }
 
     fn deliver(&mut self, hash: [u8; 32], env: &Envelope, p2p: bool) {
@@ -895,56 +920,73 @@ impl Waku {
         }
     }
 
-    /// Adds an envelope to a peer's next Messages packet.
-    fn queue(&mut self, now: Timestamp, i: usize, body: Bytes) {
+    /// Adds batch envelope `idx` (`len` bytes) to a peer's next Messages
+    /// packet, sending that packet first if it would grow too large.
+    fn queue(&mut self, now: Timestamp, i: usize, idx: u32, len: usize) {
         let max = self.config.limits.max_packet_size;
         let p = &self.peers[i];
-        if p.pending_bytes + body.len() + 9 > max && !p.pending.is_empty() {
+        if p.pending_bytes + len + 9 > max && p.has_pending() {
             self.flush_peer(now, i, None);
         }
-        let p = &mut self.peers[i];
-        if p.pending_bytes + body.len() + 9 > max && !p.pending.is_empty() {
-            self.stats.forward_dropped += 1;
-            return;
-        }
-        p.pending_bytes += body.len();
-        p.pending.push(body);
-        self.stats.forwarded += 1;
         if self.next_flush.is_none() {
             self.next_flush = Some(now.saturating_add(self.config.transmit_interval));
         }
+        let p = &mut self.peers[i];
+        if p.pending_bytes + len + 9 > max && p.has_pending() {
+            self.stats.forward_dropped += 1;
+            return;
+        }
+        p.pending_bytes += len;
+        p.pending.push(idx);
+        self.stats.forwarded += 1;
     }
 
     /// Sends a peer its pending envelopes as one Messages packet, if its
-    /// advertised limits allow; `shared` is the last packet built and the
-    /// list it holds, reused when this peer's list is the same.
-    fn flush_peer(&mut self, now: Timestamp, i: usize, shared: Option<&mut (Vec<Bytes>, Bytes)>) -> bool {
+    /// advertised limits allow; `shared` is the last packet built with the
+    /// batch indices it holds, reused when this peer's list is the same (all
+    /// full peers but the sender usually get the same list).
+    fn flush_peer(
+        &mut self,
+        now: Timestamp,
+        i: usize,
+        shared: Option<&mut (Vec<u32>, Bytes)>,
+    ) -> bool {
         let p = &mut self.peers[i];
-        if p.pending.is_empty() {
+        if !p.has_pending() {
             return true;
         }
         let size = p.pending_bytes as u64 + 9;
-        let (pl, bl) = (p.view.packet_rate_limits.peer_id, p.view.bytes_rate_limits.peer_id);
+        let (pl, bl) = (
+            p.view.packet_rate_limits.peer_id,
+            p.view.bytes_rate_limits.peer_id,
+        );
         if !p.outbound.allow(now, pl, bl, size) {
             return false;
         }
-        let list = std::mem::take(&mut p.pending);
+        let pending = std::mem::take(&mut p.pending);
+        let carry = std::mem::take(&mut p.carry);
         p.pending_bytes = 0;
         let (id, protocol, confirm) = (p.id, p.protocol, p.view.confirmations_enabled);
-        let same = |a: &[Bytes], b: &[Bytes]| {
-            a.len() == b.len()
-                && a.iter()
-                    .zip(b)
-                    .all(|(x, y)| x.as_ptr() == y.as_ptr() && x.len() == y.len())
+        let batch = &self.batch;
+        let encode = |carry: &[Bytes], pending: &[u32]| {
+            let items = carry.iter().map(|b| &b[..]).chain(
+                pending
+                    .iter()
+                    .filter_map(|&i| batch.get(i as usize))
+                    .map(|b| &b[..]),
+            );
+            let mut v = Vec::new();
+            encode_raw_list(items, &mut v);
+            Bytes::from(v)
         };
         let payload = match shared {
-            Some(s) if same(&s.0, &list) => s.1.clone(),
-            Some(s) => {
-                let payload = encode_list(&list);
-                *s = (list, payload.clone());
+            Some(s) if carry.is_empty() && s.0 == pending => s.1.clone(),
+            Some(s) if carry.is_empty() => {
+                let payload = encode(&[], &pending);
+                *s = (pending, payload.clone());
                 payload
             }
-            None => encode_list(&list),
+            _ => encode(&carry, &pending),
         };
         if confirm && protocol == Protocol::Waku1 {
             self.events.push_back(Event::BatchSent {
@@ -964,10 +1006,27 @@ impl Waku {
         for i in 0..self.peers.len() {
             behind |= !self.flush_peer(now, i, Some(&mut shared));
         }
+        // Throttled peers keep their envelopes for the next cycle; the
+        // batch itself starts afresh.
         if behind {
-            let interval = self.config.transmit_interval.max(std::time::Duration::from_millis(100));
+            for p in &mut self.peers {
+                let idx = std::mem::take(&mut p.pending);
+                p.carry
+                    .extend(idx.iter().filter_map(|&i| self.batch.get(i as usize).cloned()));
+            }
+            let interval = self
+                .config
+                .transmit_interval
+                .max(std::time::Duration::from_millis(100));
             self.next_flush = Some(now.saturating_add(interval));
         }
+        self.batch.clear();
+    }
+
+    /// Sends every queued envelope now rather than at the next
+    /// transmission cycle (a client that just posted and will not wait).
+    pub fn send_pending(&mut self, now: Timestamp) {
+        self.flush(now);
     }
 
     fn end_of_call(&mut self, now: Timestamp) {
@@ -985,17 +1044,19 @@ impl Waku {
             .values()
             .filter(|s| u64::from(s.expiry) >= now_s)
             .filter_map(|s| s.stored.as_ref())
-            .filter(|s| view.wants(s.topic, &Bloom::from_topic(s.topic), s.pow))
+            .filter(|s| view.wants_probe(s.topic, &BloomProbe::of(s.topic), s.pow))
             .map(|s| s.raw.clone())
             .collect();
         for b in bodies {
-            self.queue(now, i, b);
+            let len = b.len();
+            let idx = self.batch_push(b);
+            self.queue(now, i, idx, len);
         }
     }
 
     /// Removes the seen entry that expires first; false if none is left.
     fn evict_earliest(&mut self) -> bool {
-        while let Some(Reverse((expiry, hash))) = self.expiries.pop() {
+        while let Some(Reverse((expiry, _, hash))) = self.expiries.pop() {
             if self.remove_seen(expiry, &hash) {
                 return true;
             }
@@ -1034,7 +1095,7 @@ impl Waku {
             self.drop_peer(id, DropReason::StatusTimeout);
         }
         let now_s = now.as_secs();
-        while let Some(Reverse((expiry, hash))) = self.expiries.peek().copied() {
+        while let Some(Reverse((expiry, _, hash))) = self.expiries.peek().copied() {
             if u64::from(expiry) >= now_s {
                 break;
             }
@@ -1188,15 +1249,15 @@ impl Waku {
                 consider(deadline, "status");
             }
         }
-        if let Some(Reverse((expiry, _))) = self.expiries.peek() {
+        if let Some(Reverse((expiry, _, _))) = self.expiries.peek() {
             consider(Timestamp::from_secs(u64::from(*expiry) + 1), "expiry");
         }
         best
     }
 }
 
-fn encode_list(list: &[Bytes]) -> Bytes {
-    let mut v = Vec::new();
-    encode_raw_list(list.iter().map(|b| &b[..]), &mut v);
-    Bytes::from(v)
+/// keccak256 through keccak-asm (the crate's fast keccak, instantiated
+/// here so it is optimised even where status-core is not).
+fn keccak256(data: &[u8]) -> [u8; 32] {
+    keccak_asm::Keccak256::digest(data).into()
 }

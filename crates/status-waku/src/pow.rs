@@ -122,19 +122,117 @@ pub enum SealOutcome {
 
 /// A resumable nonce search for one envelope.
 ///
-/// The RLP prefix `rlp([expiry, ttl, topic, data])` is absorbed once; each
-/// attempt clones that keccak state (a fixed-size copy, no allocation),
-/// absorbs the 8 nonce bytes and finalizes: one keccak-f permutation per
-/// attempt when the nonce does not straddle a 136-byte block boundary.
+/// The RLP prefix `rlp([expiry, ttl, topic, data])` is absorbed once. When
+/// the 8 nonce bytes and the keccak padding fit in the last 136-byte block
+/// (prefix length mod 136 <= 127), each attempt copies the 200-byte state,
+/// XORs the nonce into one or two lanes and runs one keccak-f[1600]: the
+/// minimum work per attempt. Otherwise the nonce straddles two blocks and
+/// each attempt clones a pre-absorbed hasher (two permutations).
+/// No allocation per attempt either way.
 #[derive(Clone)]
 pub struct PowSearch {
-    prefix: keccak_asm::Keccak256,
+    kernel: Kernel,
     next_nonce: u64,
     target_bits: u32,
     best_nonce: u64,
     best_bits: u32,
     attempts: u64,
     found: Option<u64>,
+}
+
+/// Keccak-256 rate in bytes.
+const RATE: usize = 136;
+
+#[derive(Clone)]
+enum Kernel {
+    /// State after the full prefix blocks, XORed with the last block's
+    /// prefix bytes and padding; the nonce goes to byte `offset`.
+    OneBlock { base: [u64; 25], offset: usize },
+    /// A hasher that has absorbed the whole prefix.
+    Hasher(keccak_asm::Keccak256),
+}
+
+impl Kernel {
+    fn new(prefix: &[u8]) -> Kernel {
+        let full = prefix.len() / RATE * RATE;
+        let tail = &prefix[full..];
+        if tail.len() + 8 + 1 > RATE {
+            let mut h = keccak_asm::Keccak256::new();
+            h.update(prefix);
+            return Kernel::Hasher(h);
+        }
+        let mut state = [0u64; 25];
+        let xor_block = |state: &mut [u64; 25], block: &[u8; RATE]| {
+            for (lane, chunk) in state.iter_mut().zip(block.chunks_exact(8)) {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(chunk);
+                *lane ^= u64::from_le_bytes(b);
+            }
+        };
+        for block in prefix[..full].chunks_exact(RATE) {
+            let mut b = [0u8; RATE];
+            b.copy_from_slice(block);
+            xor_block(&mut state, &b);
+            keccak::f1600(&mut state);
+        }
+        // Last block: tail, 8 zero bytes for the nonce, Keccak padding.
+        let mut last = [0u8; RATE];
+        last[..tail.len()].copy_from_slice(tail);
+        last[tail.len() + 8] ^= 0x01;
+        last[RATE - 1] ^= 0x80;
+        xor_block(&mut state, &last);
+        Kernel::OneBlock {
+            base: state,
+            offset: tail.len(),
+        }
+    }
+
+    /// The PoW hash for `nonce`, as four little-endian lanes (hash byte `i`
+    /// is byte `i % 8` of lane `i / 8`).
+    #[inline]
+    fn hash_lanes(&self, nonce: u64) -> [u64; 4] {
+        match self {
+            Kernel::OneBlock { base, offset } => {
+                let mut st = *base;
+                // Big-endian nonce bytes read as a little-endian lane.
+                let v = nonce.swap_bytes();
+                let (lane, shift) = (offset / 8, (offset % 8) * 8);
+                st[lane] ^= v << shift;
+                if shift != 0 {
+                    st[lane + 1] ^= v >> (64 - shift);
+                }
+                keccak::f1600(&mut st);
+                [st[0], st[1], st[2], st[3]]
+            }
+            Kernel::Hasher(prefix) => {
+                let mut h = prefix.clone();
+                h.update(nonce.to_be_bytes());
+                let out = h.finalize();
+                let mut lanes = [0u64; 4];
+                for (l, c) in lanes.iter_mut().zip(out.chunks_exact(8)) {
+                    let mut b = [0u8; 8];
+                    b.copy_from_slice(c);
+                    *l = u64::from_le_bytes(b);
+                }
+                lanes
+            }
+        }
+    }
+
+    /// Leading zero bits of the PoW hash for `nonce`.
+    #[inline]
+    fn zero_bits(&self, nonce: u64) -> u32 {
+        let mut n = 0;
+        for l in self.hash_lanes(nonce) {
+            // The first hash byte is the lane's lowest byte.
+            let be = l.swap_bytes();
+            if be != 0 {
+                return n + be.leading_zeros();
+            }
+            n += 64;
+        }
+        n
+    }
 }
 
 impl core::fmt::Debug for PowSearch {
@@ -155,8 +253,10 @@ impl PowSearch {
         if !target_pow.is_finite() || target_pow <= 0.0 {
             return Err(Error::InvalidPowTarget);
         }
+        let mut prefix = Vec::with_capacity(envelope.rlp_without_nonce_len());
+        envelope.write_without_nonce(&mut |b: &[u8]| prefix.extend_from_slice(b));
         Ok(PowSearch {
-            prefix: envelope.pow_prefix(),
+            kernel: Kernel::new(&prefix),
             next_nonce: 0,
             target_bits: envelope.pow_target_bits(target_pow),
             best_nonce: 0,
@@ -177,14 +277,10 @@ impl PowSearch {
         if self.found.is_some() {
             return self.found;
         }
-        let mut out = keccak_asm::digest::Output::<keccak_asm::Keccak256>::default();
         for _ in 0..attempts {
             let nonce = self.next_nonce;
-            let mut h = self.prefix.clone();
-            h.update(nonce.to_be_bytes());
-            h.finalize_into(&mut out);
+            let bits = self.kernel.zero_bits(nonce);
             self.attempts += 1;
-            let bits = leading_zero_bits(&out);
             // `>` keeps the first nonce of a given quality, as status-go does.
             if bits > self.best_bits {
                 self.best_nonce = nonce;
@@ -236,6 +332,27 @@ mod tests {
         let out = e.seal(0.5, 1 << 20).unwrap();
         assert!(matches!(out, SealOutcome::Sealed { .. }));
         assert!(e.pow_leading_zero_bits() >= e.pow_target_bits(0.5));
+    }
+
+    #[test]
+    fn both_kernels_agree_with_a_plain_hash_for_every_tail_length() {
+        for len in 0..300usize {
+            let prefix: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            let k = Kernel::new(&prefix);
+            assert_eq!(matches!(k, Kernel::OneBlock { .. }), len % RATE <= 127);
+            for nonce in [0u64, 1, 0x0102_0304_0506_0708, u64::MAX] {
+                let mut buf = prefix.clone();
+                buf.extend_from_slice(&nonce.to_be_bytes());
+                let expected = status_core::keccak256(&buf);
+                let got: Vec<u8> = k
+                    .hash_lanes(nonce)
+                    .iter()
+                    .flat_map(|l| l.to_le_bytes())
+                    .collect();
+                assert_eq!(got, expected, "len {len} nonce {nonce}");
+                assert_eq!(k.zero_bits(nonce), leading_zero_bits(&expected));
+            }
+        }
     }
 
     #[test]

@@ -17,7 +17,9 @@ pub(crate) struct Item<'a> {
 
 /// Splits the first item off `buf`, returning it and the bytes after it.
 pub(crate) fn split_item(buf: &[u8]) -> Result<(Item<'_>, &[u8]), Error> {
-    let (&b0, rest) = buf.split_first().ok_or(Error::Rlp("unexpected end of input"))?;
+    let (&b0, rest) = buf
+        .split_first()
+        .ok_or(Error::Rlp("unexpected end of input"))?;
     let (is_list, len, body) = match b0 {
         0x00..=0x7f => {
             return Ok((
@@ -64,7 +66,9 @@ fn long_len(n: usize, buf: &[u8]) -> Result<(usize, &[u8]), Error> {
     if n > core::mem::size_of::<usize>() {
         return Err(Error::Rlp("size overflows"));
     }
-    let len = size.iter().fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+    let len = size
+        .iter()
+        .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
     if len < 56 {
         return Err(Error::Rlp("non-canonical size"));
     }

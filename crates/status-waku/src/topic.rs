@@ -86,9 +86,9 @@ pub fn symmetric_key_from_password(password: &str) -> Zeroizing<[u8; 32]> {
 /// `contact-discovery-{X mod 5000}`.
 pub fn partitioned_topic_name(key: &PublicKey) -> String {
     let x = &key.to_uncompressed()[1..33];
-    let rem = x
-        .iter()
-        .fold(0u32, |acc, &b| (acc * 256 + u32::from(b)) % u32::from(PARTITIONS));
+    let rem = x.iter().fold(0u32, |acc, &b| {
+        (acc * 256 + u32::from(b)) % u32::from(PARTITIONS)
+    });
     format!("{CONTACT_DISCOVERY}-{rem}")
 }
 

@@ -107,9 +107,7 @@ fn every_mailserver_case_matches_status_go() {
                     rc,
                     RequestComplete::Completed {
                         request_id: hex_field(&c, "request_id").try_into().unwrap(),
-                        last_envelope_hash: hex_field(&c, "last_envelope_hash")
-                            .try_into()
-                            .unwrap(),
+                        last_envelope_hash: hex_field(&c, "last_envelope_hash").try_into().unwrap(),
                         cursor: hex_field(&c, "cursor"),
                     }
                 );
@@ -123,8 +121,8 @@ fn every_mailserver_case_matches_status_go() {
                 assert_eq!(req.validate().is_ok(), expected_ok);
                 // The packet decoder hands the same bytes over as a direct request.
                 let limits = status_waku::packet::Limits::default();
-                let p = status_waku::Packet::decode(126, &Bytes::from(rlp.clone()), &limits)
-                    .unwrap();
+                let p =
+                    status_waku::Packet::decode(126, &Bytes::from(rlp.clone()), &limits).unwrap();
                 assert_eq!(p, status_waku::Packet::P2PRequestDirect(Bytes::from(rlp)));
             }
             "request_envelope" => check_request_envelope(&c),

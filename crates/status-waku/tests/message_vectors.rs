@@ -119,7 +119,12 @@ fn check_wrap(c: &Value) {
     let now = Timestamp::from_secs(c["now_unix"].as_u64().unwrap());
     let env = wrap(&mut t, &params, now).expect("wrap");
     assert!(t.is_empty(), "all recorded randomness consumed");
-    assert_eq!(env.data.to_vec(), hex_field(c, "envelope_data"), "{}", c["description"]);
+    assert_eq!(
+        env.data.to_vec(),
+        hex_field(c, "envelope_data"),
+        "{}",
+        c["description"]
+    );
     assert_eq!(u64::from(env.expiry), c["expiry"].as_u64().unwrap());
     assert_eq!(env.nonce, c["envelope_nonce"].as_u64().unwrap());
     assert_eq!(env.hash().to_vec(), hex_field(c, "envelope_hash"));

@@ -64,7 +64,7 @@ async fn run(
         }
         if done {
             // Flush what the last event produced (an answer, an ack).
-            waku.handle_timeout(now().saturating_add(Duration::from_secs(1)));
+            waku.send_pending(now());
             while let Some(t) = waku.poll_transmit() {
                 conn.send(t.protocol.name(), t.code, t.payload).await.unwrap();
             }

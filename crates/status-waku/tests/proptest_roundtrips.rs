@@ -34,9 +34,10 @@ fn envelope() -> impl Strategy<Value = Envelope> {
 }
 
 fn bloom() -> impl Strategy<Value = Option<Bloom>> {
-    proptest::option::of(proptest::collection::vec(any::<u8>(), 64).prop_map(|v| {
-        Bloom::from_slice(&v).expect("64 bytes")
-    }))
+    proptest::option::of(
+        proptest::collection::vec(any::<u8>(), 64)
+            .prop_map(|v| Bloom::from_slice(&v).expect("64 bytes")),
+    )
 }
 
 proptest! {

@@ -23,7 +23,10 @@ fn s<'a>(c: &'a Value, k: &str) -> &'a str {
 
 fn public(c: &Value) -> PublicKey {
     let pk = PublicKey::from_slice(&hex_field(c, "public_uncompressed")).unwrap();
-    assert_eq!(pk.to_compressed().to_vec(), hex_field(c, "public_compressed"));
+    assert_eq!(
+        pk.to_compressed().to_vec(),
+        hex_field(c, "public_compressed")
+    );
     pk
 }
 

@@ -38,6 +38,9 @@ struct Candidate {
     id: NodeId,
     state: State,
     hop: u32,
+    /// Distances of the first query, and whether the follow-up was sent.
+    distances: Vec<u16>,
+    followed_up: bool,
 }
 
 /// One lookup in progress. Bounded: keeps at most `max_candidates` seen
@@ -96,6 +99,8 @@ impl Lookup {
                 id,
                 state: State::NotQueried,
                 hop,
+                distances: Vec::new(),
+                followed_up: false,
             },
         );
         // Drop the farthest non-in-flight candidates beyond the bound.
@@ -133,7 +138,8 @@ impl Lookup {
                     c.state = State::InFlight;
                     in_flight += 1;
                     self.stats.requests += 1;
-                    out.push((c.enr.clone(), lookup_distances(&self.target, &c.id)));
+                    c.distances = lookup_distances(&self.target, &c.id);
+                    out.push((c.enr.clone(), c.distances.clone()));
                 }
                 State::InFlight | State::Responded => {}
             }
@@ -142,17 +148,45 @@ impl Lookup {
         out
     }
 
-    /// `from` answered with `enrs` (already verified).
-    pub fn on_response(&mut self, from: &NodeId, enrs: Vec<Enr>, messages: u32) {
+    /// `from` answered with `enrs` (already verified). `full` means the
+    /// answer hit the responder's record limit, so the later distances may
+    /// have been cut: then the first time this returns the distances to
+    /// ask again, farther-but-cut ones first (discv5-theory "Lookup
+    /// Protocol": "A varies the distance to retrieve more nodes from
+    /// adjacent k-buckets"), and the node stays in flight.
+    pub fn on_response(
+        &mut self,
+        from: &NodeId,
+        enrs: Vec<Enr>,
+        messages: u32,
+        full: bool,
+    ) -> Option<(Enr, Vec<u16>)> {
         self.stats.responses += messages;
         let mut hop = 1;
+        let mut follow_up = None;
         if let Some(c) = self.candidates.iter_mut().find(|c| c.id == *from) {
-            c.state = State::Responded;
             hop = c.hop;
             self.stats.hops = self.stats.hops.max(hop);
+            if full && !c.followed_up && c.distances.len() > 1 {
+                c.followed_up = true;
+                self.stats.requests += 1;
+                let again: Vec<u16> = c.distances[1..].iter().rev().copied().collect();
+                follow_up = Some((c.enr.clone(), again));
+            } else {
+                c.state = State::Responded;
+            }
         }
         for e in enrs {
             self.add(e, hop + 1);
+        }
+        follow_up
+    }
+
+    /// The follow-up query to `from` could not be sent: count the first
+    /// answer.
+    pub fn follow_up_failed(&mut self, from: &NodeId) {
+        if let Some(c) = self.candidates.iter_mut().find(|c| c.id == *from) {
+            c.state = State::Responded;
         }
     }
 
@@ -160,7 +194,12 @@ impl Lookup {
     pub fn on_failure(&mut self, from: &NodeId) {
         self.stats.failures += 1;
         if let Some(c) = self.candidates.iter_mut().find(|c| c.id == *from) {
-            c.state = State::Failed;
+            // A failed follow-up still leaves the first answer.
+            c.state = if c.followed_up {
+                State::Responded
+            } else {
+                State::Failed
+            };
         }
     }
 

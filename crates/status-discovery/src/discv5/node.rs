@@ -62,6 +62,9 @@ pub struct Config {
     pub max_transmits: usize,
     /// Events queued for [`Discv5::poll_event`] (then the oldest dropped).
     pub max_events: usize,
+    /// Verified node records remembered by their bytes, to skip repeated
+    /// signature checks of NODES answers.
+    pub record_cache: usize,
     /// TALKREQ protocols the application answers (through
     /// [`Event::TalkRequest`] and [`Discv5::talk_resp`]); the node answers
     /// any other protocol itself with an empty TALKRESP, as the spec asks.
@@ -86,6 +89,7 @@ impl Default for Config {
             max_lookups: 16,
             max_transmits: 1024,
             max_events: 1024,
+            record_cache: 512,
             talk_protocols: Vec::new(),
         }
     }
@@ -269,6 +273,9 @@ pub struct Discv5 {
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
     stats: Stats,
+    /// Verified records by their exact bytes, oldest first out.
+    record_cache: BTreeMap<Vec<u8>, Enr>,
+    record_cache_order: VecDeque<Vec<u8>>,
 }
 
 impl std::fmt::Debug for Discv5 {
@@ -318,6 +325,8 @@ impl Discv5 {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             stats: Stats::default(),
+            record_cache: BTreeMap::new(),
+            record_cache_order: VecDeque::new(),
         })
     }
 
@@ -353,6 +362,15 @@ impl Discv5 {
         self.table
             .closest(target, n, false)
             .into_iter()
+            .map(|e| e.enr.clone())
+            .collect()
+    }
+
+    /// Table records advertising a Status topic (see [`super::topic`]).
+    pub fn nodes_with_topic(&self, topic: &str) -> Vec<Enr> {
+        self.table
+            .iter()
+            .filter(|e| super::topic::advertises(&e.enr, topic))
             .map(|e| e.enr.clone())
             .collect()
     }
@@ -609,7 +627,8 @@ impl Discv5 {
                 let found = self.usable_for_lookup(p.nodes);
                 if let Some(lookup) = self.lookups.get_mut(&l) {
                     if messages > 0 {
-                        lookup.on_response(&node, found, messages);
+                        // Partial answer: no follow-up.
+                        let _ = lookup.on_response(&node, found, messages, false);
                     } else {
                         lookup.on_failure(&node);
                     }
@@ -844,6 +863,14 @@ impl Discv5 {
                 p.deadline = now + self.config.request_timeout;
             }
         }
+    }
+
+    /// Fuzzing only: seals `pt` as an ordinary message packet under the
+    /// session with `(dest, addr)`, so a fuzzer can reach message handling
+    /// past AES-GCM.
+    #[cfg(fuzzing)]
+    pub fn fuzz_seal(&mut self, dest: NodeId, addr: SocketAddr, pt: &[u8]) -> Option<Vec<u8>> {
+        self.ordinary_packet(dest, addr, pt).map(|(_, p)| p)
     }
 
     // ---- receiving ----
@@ -1209,18 +1236,22 @@ impl Discv5 {
     ) -> Result<(), Error> {
         let limit = self.config.max_nodes_messages;
         let max_records = self.config.max_nodes_response;
-        let Some(p) = self.pending.get_mut(&request_id) else {
-            return Err(Error::UnexpectedResponse);
-        };
-        let Message::FindNode { distances, .. } = &p.message else {
-            return Err(Error::UnexpectedResponse);
+        let distances = match self.pending.get(&request_id).map(|p| &p.message) {
+            Some(Message::FindNode { distances, .. }) => distances.clone(),
+            _ => return Err(Error::UnexpectedResponse),
         };
         if total > limit {
             return Err(Error::TooManyNodes { total, limit });
         }
         let mut bad = false;
         for r in records {
-            let Ok(enr) = Enr::decode(&r) else {
+            // A record we already hold verified needs no second signature
+            // check (most NODES answers repeat known records).
+            let decoded = match self.record_cache.get(&r) {
+                Some(e) => Ok(e.clone()),
+                None => Enr::decode(&r).inspect(|e| self.cache_record(e)),
+            };
+            let Ok(enr) = decoded else {
                 bad = true;
                 continue;
             };
@@ -1229,11 +1260,17 @@ impl Discv5 {
                 bad = true;
                 continue;
             }
+            let Some(p) = self.pending.get_mut(&request_id) else {
+                break;
+            };
             if p.nodes.len() < max_records && !p.nodes.iter().any(|e| e.node_id() == enr.node_id())
             {
                 p.nodes.push(enr);
             }
         }
+        let Some(p) = self.pending.get_mut(&request_id) else {
+            return Err(Error::UnexpectedResponse);
+        };
         p.nodes_messages += 1;
         let done = p.nodes_messages >= total.max(1);
         if done {
@@ -1246,6 +1283,22 @@ impl Discv5 {
         } else {
             Ok(())
         }
+    }
+
+    /// Remembers a verified record so that the same bytes in a later NODES
+    /// answer skip the signature check (lookups see the same records again
+    /// and again). Bounded by `Config::record_cache`.
+    fn cache_record(&mut self, enr: &Enr) {
+        if self.config.record_cache == 0 || self.record_cache.contains_key(enr.as_bytes()) {
+            return;
+        }
+        while self.record_cache_order.len() >= self.config.record_cache {
+            if let Some(old) = self.record_cache_order.pop_front() {
+                self.record_cache.remove(&old);
+            }
+        }
+        self.record_cache_order.push_back(enr.as_bytes().to_vec());
+        self.record_cache.insert(enr.as_bytes().to_vec(), enr.clone());
     }
 
     fn usable_for_lookup(&self, enrs: Vec<Enr>) -> Vec<Enr> {
@@ -1262,6 +1315,7 @@ impl Discv5 {
                 enrs: p.nodes,
             }),
             Origin::Lookup(l) => {
+                let full = p.nodes.len() >= self.config.max_nodes_response;
                 let found = self.usable_for_lookup(p.nodes);
                 for e in &found {
                     if let Some(addr) = e.udp_socket() {
@@ -1270,8 +1324,22 @@ impl Discv5 {
                         }
                     }
                 }
-                if let Some(lookup) = self.lookups.get_mut(&l) {
-                    lookup.on_response(&src, found, p.nodes_messages as u32);
+                let follow_up = self
+                    .lookups
+                    .get_mut(&l)
+                    .and_then(|lookup| lookup.on_response(&src, found, p.nodes_messages as u32, full));
+                if let Some((enr, distances)) = follow_up {
+                    let sent = self.send_request(now, &enr, p.addr, Origin::Lookup(l), |request_id| {
+                        Message::FindNode {
+                            request_id,
+                            distances,
+                        }
+                    });
+                    if sent.is_err() {
+                        if let Some(lookup) = self.lookups.get_mut(&l) {
+                            lookup.follow_up_failed(&src);
+                        }
+                    }
                 }
                 self.advance_lookup(now, l);
             }

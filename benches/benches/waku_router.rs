@@ -1,0 +1,128 @@
+//! Waku router hot path: Messages packets from 50 peers through one node
+//! (decode + validate (time, size, PoW) + dedup + filter + forward to the
+//! other 49), beside the two keccak passes per envelope that no router can
+//! skip (the envelope hash for dedup, the PoW hash for validation).
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use keccak_asm::{Digest, Keccak256};
+use status_core::{NodeId, Timestamp};
+use status_waku::packet::code;
+use status_waku::peer::{PeerId, Protocol};
+use status_waku::{Envelope, StatusOptions, Topic, Waku, WakuConfig};
+
+const T0: u64 = 1_700_000_000;
+const PEERS: usize = 50;
+/// A one-block Status message: 256 bytes of padded plaintext, the 16-byte
+/// GCM tag and the 12-byte nonce.
+const DATA: usize = 284;
+
+/// A Messages payload of `n` envelopes whose 8-byte nonces sit at the
+/// returned offsets, so each iteration can make them new.
+fn template(n: usize) -> (Vec<u8>, Vec<usize>) {
+    let mut body = Vec::new();
+    let mut offsets = Vec::new();
+    for i in 0..n {
+        let e = Envelope {
+            expiry: T0 as u32 + 60,
+            ttl: 60,
+            topic: Topic([i as u8, 1, 2, 3]),
+            data: vec![0x5a; DATA].into(),
+            nonce: 1 << 63,
+        };
+        let start = body.len();
+        e.encode(&mut body);
+        offsets.push(start + e.encoded_len() - 8);
+    }
+    let mut v = Vec::new();
+    let be = (body.len() as u32).to_be_bytes();
+    let skip = be.iter().take_while(|b| **b == 0).count();
+    v.push(0xf7 + (4 - skip) as u8);
+    v.extend_from_slice(&be[skip..]);
+    let shift = v.len();
+    v.extend_from_slice(&body);
+    (v, offsets.into_iter().map(|o| o + shift).collect())
+}
+
+fn node() -> (Waku, Vec<PeerId>) {
+    let now = Timestamp::from_secs(T0);
+    let mut w = Waku::new(
+        WakuConfig {
+            transmit_interval: Duration::ZERO,
+            ..WakuConfig::default()
+        },
+        now,
+    );
+    let status: Bytes = StatusOptions {
+        pow_requirement: Some(0.0),
+        ..StatusOptions::default()
+    }
+    .to_vec()
+    .into();
+    let peers: Vec<PeerId> = (0..PEERS)
+        .map(|i| {
+            let p = w.add_peer(now, NodeId([i as u8 + 1; 64]), None, Protocol::Waku1);
+            w.handle_input(now, p, code::STATUS, status.clone()).unwrap();
+            p
+        })
+        .collect();
+    while w.poll_transmit().is_some() {}
+    while w.poll_event().is_some() {}
+    (w, peers)
+}
+
+fn router(c: &mut Criterion) {
+    let mut group = c.benchmark_group("waku_router/50_peers");
+    for batch in [1usize, 20] {
+        let (mut w, peers) = node();
+        let (mut packet, nonces) = template(batch);
+        let now = Timestamp::from_secs(T0);
+        let mut counter: u64 = 1 << 63;
+        let mut turn = 0usize;
+        group.throughput(Throughput::Elements(batch as u64));
+        group.bench_function(BenchmarkId::new("envelopes_per_packet", batch), |b| {
+            b.iter(|| {
+                for &o in &nonces {
+                    counter += 1;
+                    packet[o..o + 8].copy_from_slice(&counter.to_be_bytes());
+                }
+                turn = (turn + 1) % PEERS;
+                let payload = Bytes::copy_from_slice(&packet);
+                w.handle_input(now, peers[turn], code::MESSAGES, payload)
+                    .unwrap();
+                let mut sent = 0;
+                while let Some(t) = w.poll_transmit() {
+                    sent += t.payload.len();
+                }
+                assert!(sent > 0);
+            })
+        });
+        let s = w.stats();
+        assert_eq!(s.accepted, s.envelopes_received, "{s:?}");
+    }
+    group.finish();
+
+    // The limit: the envelope hash and the PoW hash of each envelope.
+    let mut group = c.benchmark_group("waku_router/limit");
+    let e = Envelope::new(T0 as u32, 60, Topic([1, 2, 3, 4]), vec![0x5a; DATA]);
+    let full = e.to_vec();
+    let pow_input = {
+        let mut v = full[..full.len() - 1].to_vec();
+        v.extend_from_slice(&[0; 8]);
+        v
+    };
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("two_keccaks_per_envelope", |b| {
+        b.iter(|| {
+            let h1 = Keccak256::digest(&full);
+            let h2 = Keccak256::digest(&pow_input);
+            std::hint::black_box((h1, h2));
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, router);
+criterion_main!(benches);
