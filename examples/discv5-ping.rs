@@ -216,7 +216,9 @@ fn run(args: Args) -> Result<bool, String> {
         let wake = node
             .poll_timeout()
             .map_or(deadline, |(w, _)| w.min(deadline));
-        let wait = wake.saturating_duration_since(t).max(Duration::from_millis(1));
+        let wait = wake
+            .saturating_duration_since(t)
+            .max(Duration::from_millis(1));
         socket
             .set_read_timeout(Some(wait))
             .map_err(|e| e.to_string())?;

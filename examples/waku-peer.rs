@@ -214,7 +214,10 @@ impl Driver {
 
     /// Waits for the next machine event until `deadline`, feeding it the
     /// connection's messages and its timer meanwhile.
-    async fn next_event(&mut self, deadline: tokio::time::Instant) -> Result<Option<Event>, String> {
+    async fn next_event(
+        &mut self,
+        deadline: tokio::time::Instant,
+    ) -> Result<Option<Event>, String> {
         loop {
             self.flush().await?;
             if let Some(e) = self.waku.poll_event() {
@@ -233,10 +236,16 @@ impl Driver {
             match tokio::time::timeout_at(wake, self.conn.recv()).await {
                 Ok(Some(ConnEvent::Message(m))) if m.cap == "waku" => {
                     // A malformed packet drops the peer: reported as an event.
-                    let _ = self.waku.handle_input(os::now(), self.peer, m.code, m.payload);
+                    let _ = self
+                        .waku
+                        .handle_input(os::now(), self.peer, m.code, m.payload);
                 }
                 Ok(Some(ConnEvent::Message(_) | ConnEvent::Pong { .. })) => {}
-                Ok(Some(ConnEvent::Closed { reason, by_peer, error })) => {
+                Ok(Some(ConnEvent::Closed {
+                    reason,
+                    by_peer,
+                    error,
+                })) => {
                     return Err(format!(
                         "connection closed: {reason} (by peer: {by_peer}, error: {error:?})"
                     ))
@@ -268,7 +277,11 @@ async fn run(args: Args) -> Result<(), String> {
     .await
     .map_err(|_| format!("cannot connect to {}: timed out", enode.addr))?
     .map_err(|e| format!("cannot connect to {}: {e}", enode.addr))?;
-    if !conn.shared_capabilities().iter().any(|c| c.cap.name == "waku") {
+    if !conn
+        .shared_capabilities()
+        .iter()
+        .any(|c| c.cap.name == "waku")
+    {
         return Err("the peer does not speak waku/1".into());
     }
 
@@ -284,7 +297,10 @@ async fn run(args: Args) -> Result<(), String> {
     }
     let mut waku = Waku::new(waku_config, os::now());
     if let (Some(topic), Some(password)) = (args.listen_topic, &args.listen_password) {
-        waku.subscribe(Filter::symmetric(vec![topic], *symmetric_key_from_password(password)));
+        waku.subscribe(Filter::symmetric(
+            vec![topic],
+            *symmetric_key_from_password(password),
+        ));
     }
     let peer = waku.add_peer(
         os::now(),
@@ -306,13 +322,16 @@ async fn run(args: Args) -> Result<(), String> {
     emit("status", &[("options", options_json(&peer_status))]);
     let peer_pow = d.waku.peer_view(peer).map_or(0.0, |v| v.pow_requirement);
 
-    if let (Some(password), Some(topic), Some(text)) = (&args.post_password, args.topic, &args.payload) {
+    if let (Some(password), Some(topic), Some(text)) =
+        (&args.post_password, args.topic, &args.payload)
+    {
         let sym = symmetric_key_from_password(password);
         let mut params = MessageParams::new(text.as_bytes(), Encryption::Symmetric(&sym), topic);
         params.ttl = args.ttl;
         params.pow_target = args.pow.unwrap_or(peer_pow);
         params.max_pow_attempts = 1 << 26;
-        let envelope = wrap(&mut rng, &params, os::now()).map_err(|e| format!("cannot wrap: {e}"))?;
+        let envelope =
+            wrap(&mut rng, &params, os::now()).map_err(|e| format!("cannot wrap: {e}"))?;
         if envelope.pow() < peer_pow {
             return Err(format!(
                 "the envelope's PoW {} is below the peer's requirement {peer_pow}",
@@ -330,7 +349,9 @@ async fn run(args: Args) -> Result<(), String> {
     }
 
     let mut request_id = None;
-    if let (Some(from), Some(to), Some(topic)) = (args.history_from, args.history_to, args.listen_topic) {
+    if let (Some(from), Some(to), Some(topic)) =
+        (args.history_from, args.history_to, args.listen_topic)
+    {
         let password = args
             .mailserver_password
             .as_deref()
@@ -338,7 +359,15 @@ async fn run(args: Args) -> Result<(), String> {
         let ms_key = symmetric_key_from_password(password);
         let request = MessagesRequest::for_topics(from, to, &[topic], MAX_LIMIT);
         let envelope = request
-            .to_envelope(&mut rng, &key, &ms_key, os::now(), DEFAULT_REQUEST_TTL, 0.0, 0)
+            .to_envelope(
+                &mut rng,
+                &key,
+                &ms_key,
+                os::now(),
+                DEFAULT_REQUEST_TTL,
+                0.0,
+                0,
+            )
             .map_err(|e| format!("cannot build the request: {e}"))?;
         d.waku.set_trusted(peer, true).map_err(|e| e.to_string())?;
         d.waku

@@ -64,7 +64,51 @@ fn exchange(
     assert_eq!(a.in_flight(), 0);
 }
 
+/// CPU time of this process (user + system) from `/proc/self/stat`, in
+/// seconds: the machine is shared, so wall time alone overstates cost.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 (11 and 12 after the name).
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// 200k messages in batches of 1000, timed by wall clock and CPU time.
+fn report() {
+    let mut now = Timestamp::from_secs(1_600_000_000);
+    let config = Config {
+        max_payload_records: usize::MAX,
+        max_pending_acks: usize::MAX,
+        ..Config::default()
+    };
+    let mut a: Mvds<u8> = Mvds::new(config.clone(), now);
+    let mut b: Mvds<u8> = Mvds::new(config, now);
+    let mut wire = Vec::new();
+    let mut round = 0u64;
+    let total = 200_000;
+    let (wall, cpu) = (std::time::Instant::now(), cpu_seconds());
+    for _ in 0..total / BATCH {
+        exchange(&mut a, &mut b, &mut now, BATCH, &mut wire, &mut round);
+    }
+    let (wall, cpu) = (wall.elapsed().as_secs_f64(), cpu_seconds() - cpu);
+    println!(
+        "mvds/batch_two_peers report: {total} messages of 100 B, wall {wall:.3} s = {:.0} msg/s, \
+         cpu {cpu:.2} s = {:.0} msg/s",
+        total as f64 / wall,
+        total as f64 / cpu.max(0.01)
+    );
+}
+
 fn batch_two_peers(c: &mut Criterion) {
+    report();
     let mut group = c.benchmark_group("mvds/batch_two_peers");
     for n in [1, 100, BATCH] {
         group.throughput(Throughput::Elements(n as u64));

@@ -35,11 +35,27 @@ fn rss_bytes() -> u64 {
         .map_or(0, |pages| pages * 4096)
 }
 
+/// CPU time of this process (user + system) from `/proc/self/stat`, in
+/// seconds: the machine is shared, so wall time alone overstates cost.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn report() {
     for nodes in [10, 100, 1000] {
         let s = scenario(nodes);
         let before = rss_bytes();
-        let wall = std::time::Instant::now();
+        let (wall, cpu) = (std::time::Instant::now(), cpu_seconds());
         let mut sim = scenario::build(&s);
         let built = rss_bytes();
         let start = sim.now();
@@ -55,11 +71,11 @@ fn report() {
             .sum();
         let mid = rss_bytes();
         let idle = sim.run_until_idle(start + std::time::Duration::from_secs(24 * 3600));
-        let wall = wall.elapsed();
+        let (wall, cpu) = (wall.elapsed(), cpu_seconds() - cpu);
         let o = scenario::outcome(&s, &sim, idle);
         assert_eq!(o.delivered, o.expected);
         println!(
-            "sim/mvds_groups nodes={nodes} messages={} deliveries={} events={} wall={:.3}s \
+            "sim/mvds_groups nodes={nodes} messages={} deliveries={} events={} wall={:.3}s cpu={cpu:.2}s \
              rss_after_build=+{} KiB rss_at_send_end=+{} KiB in_flight_at_send_end={in_flight}",
             s.messages,
             o.delivered,

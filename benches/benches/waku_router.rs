@@ -64,7 +64,8 @@ fn node() -> (Waku, Vec<PeerId>) {
     let peers: Vec<PeerId> = (0..PEERS)
         .map(|i| {
             let p = w.add_peer(now, NodeId([i as u8 + 1; 64]), None, Protocol::Waku1);
-            w.handle_input(now, p, code::STATUS, status.clone()).unwrap();
+            w.handle_input(now, p, code::STATUS, status.clone())
+                .unwrap();
             p
         })
         .collect();

@@ -16,7 +16,11 @@ use status_discovery::Enr;
 fn node(b: u8, now: Timestamp) -> (Discv5, Enr, SocketAddr) {
     let key = SecretKey::from_bytes(&[b; 32]).expect("key");
     let addr = SocketAddr::from(([127, 0, 0, 1], 30_000 + u16::from(b)));
-    let enr = Enr::builder().ip(addr.ip()).udp(addr.port()).sign(&key).expect("enr");
+    let enr = Enr::builder()
+        .ip(addr.ip())
+        .udp(addr.port())
+        .sign(&key)
+        .expect("enr");
     let node = Discv5::new(key, enr.clone(), Config::default(), [b; 32], now).expect("node");
     (node, enr, addr)
 }

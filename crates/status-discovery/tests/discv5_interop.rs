@@ -183,18 +183,26 @@ fn we_handshake_ping_findnode_and_talk_with_chainsafe() {
     let port = free_udp_port().to_string();
     let mut peer = NodePeer::spawn(&dir, &["serve", "--port", &port, "--exit-after", "60"]);
     let line = peer.expect("ENR enr:", Duration::from_secs(20));
-    let text = line.split_whitespace().find(|w| w.starts_with("enr:")).unwrap();
+    let text = line
+        .split_whitespace()
+        .find(|w| w.starts_with("enr:"))
+        .unwrap();
     let their = Enr::from_text(text).unwrap();
     assert_eq!(
         their.udp_socket(),
-        Some(SocketAddr::from(([127, 0, 0, 1], port.parse::<u16>().unwrap())))
+        Some(SocketAddr::from((
+            [127, 0, 0, 1],
+            port.parse::<u16>().unwrap()
+        )))
     );
 
     let (mut node, socket) = our_node(0x21, Config::default());
     let t = now();
     let ping = node.ping(t, &their).unwrap();
     let find = node.find_node(t, &their, &[0, 256]).unwrap();
-    let talk = node.talk_req(t, &their, b"status-test", b"\x01\x02\x03").unwrap();
+    let talk = node
+        .talk_req(t, &their, b"status-test", b"\x01\x02\x03")
+        .unwrap();
     let mut got_pong = None;
     let mut got_nodes = None;
     let mut got_talk = None;
@@ -227,7 +235,10 @@ fn we_handshake_ping_findnode_and_talk_with_chainsafe() {
     assert_eq!(pong_port, socket.local_addr().unwrap().port());
     // Distance 0 is the responder's own record.
     let nodes = got_nodes.unwrap();
-    assert!(nodes.iter().any(|e| e.node_id() == their.node_id()), "{nodes:?}");
+    assert!(
+        nodes.iter().any(|e| e.node_id() == their.node_id()),
+        "{nodes:?}"
+    );
     // discv5-peer.mjs echoes the TALKREQ payload.
     assert_eq!(got_talk.unwrap(), b"\x01\x02\x03");
     peer.expect("SESSION established", Duration::from_secs(5));
@@ -273,6 +284,9 @@ fn chainsafe_handshakes_pings_and_talks_with_us() {
     peer.expect("NODES (distances 0,256) count=1", Duration::from_secs(10));
     peer.expect("TALKRESP payload=c0ffee", Duration::from_secs(10));
     let status = peer.child.wait().unwrap();
-    assert!(status.success(), "discv5-peer.mjs ping exited with {status}");
+    assert!(
+        status.success(),
+        "discv5-peer.mjs ping exited with {status}"
+    );
     assert!(node.stats().handshakes >= 1);
 }

@@ -64,7 +64,10 @@ impl Net {
         }
         let wake = nodes
             .iter()
-            .map(|n| n.poll_timeout().map_or(Timestamp::from_millis(u64::MAX), |t| t.0))
+            .map(|n| {
+                n.poll_timeout()
+                    .map_or(Timestamp::from_millis(u64::MAX), |t| t.0)
+            })
             .collect();
         Net {
             nodes,
@@ -85,8 +88,13 @@ impl Net {
         while let Some(t) = self.nodes[i].poll_transmit() {
             if let Some(&to) = self.addrs.get(&t.to) {
                 self.seq += 1;
-                self.queue
-                    .push(Reverse((self.now + LATENCY, self.seq, from, to, t.datagram)));
+                self.queue.push(Reverse((
+                    self.now + LATENCY,
+                    self.seq,
+                    from,
+                    to,
+                    t.datagram,
+                )));
             }
         }
         while let Some(e) = self.nodes[i].poll_event() {
@@ -239,10 +247,19 @@ fn lookups_converge_to_the_k_closest_nodes() {
                 let mid = net.enrs[m].node_id();
                 for g in &got {
                     let q = (0..N).find(|&j| net.enrs[j].node_id() == *g).unwrap();
-                    let has = net.nodes[q].table_entries().find(|(e, _)| e.node_id() == mid).map(|(_, v)| v);
+                    let has = net.nodes[q]
+                        .table_entries()
+                        .find(|(e, _)| e.node_id() == mid)
+                        .map(|(_, v)| v);
                     let d = status_discovery::discv5::distance::log2_distance(g, target);
                     let dm = status_discovery::discv5::distance::log2_distance(g, &mid);
-                    let bucket = net.nodes[q].table_entries().filter(|(e, v)| *v && status_discovery::discv5::distance::log2_distance(g, &e.node_id()) == d).count();
+                    let bucket = net.nodes[q]
+                        .table_entries()
+                        .filter(|(e, v)| {
+                            *v && status_discovery::discv5::distance::log2_distance(g, &e.node_id())
+                                == d
+                        })
+                        .count();
                     println!("  missing {m} vs result node {q}: d(q,T)={d} d(q,m)={dm} in table {has:?}, bucket d verified {bucket}");
                 }
             }
@@ -261,7 +278,10 @@ fn lookups_converge_to_the_k_closest_nodes() {
         hops as f64 / lookups as f64,
         messages as f64 / lookups as f64,
     );
-    assert_eq!(exact, lookups, "every lookup found exactly the k closest nodes");
+    assert_eq!(
+        exact, lookups,
+        "every lookup found exactly the k closest nodes"
+    );
 }
 
 #[test]

@@ -172,7 +172,11 @@ fn every_packet_decodes_authenticates_and_re_encodes() {
                 encode_packet(&id_b, &header_a, &sealed, &mut rebuilt);
             }
         }
-        assert_eq!(hex::encode(&rebuilt), hex::encode(&packet), "{name}: re-encode");
+        assert_eq!(
+            hex::encode(&rebuilt),
+            hex::encode(&packet),
+            "{name}: re-encode"
+        );
         // Masked with another id, the same bytes are not a discv5 packet.
         assert!(decode_packet(&id_a, &packet).is_err(), "{name}");
     }
@@ -227,8 +231,9 @@ fn every_crypto_case() {
                 assert_eq!(sig, arr::<64>(o, "id-signature"));
                 // "apply this test vector in reverse"
                 id_verify(&sk.public_key(), &sig, &challenge, &eph, &dest).unwrap();
-                assert!(id_verify(&sk.public_key(), &sig, &challenge, &eph, &NodeId([0; 32]))
-                    .is_err());
+                assert!(
+                    id_verify(&sk.public_key(), &sig, &challenge, &eph, &NodeId([0; 32])).is_err()
+                );
             }
             "Encryption/Decryption" => {
                 let k = arr::<16>(i, "encryption-key");
@@ -276,14 +281,16 @@ fn json_matches_the_spec_markdown() {
     }
     assert_eq!(blocks.len(), 4, "four packet blocks in the markdown");
     for b in &blocks {
-        assert!(json.contains(b.as_str()), "packet {}.. missing from JSON", &b[..40]);
         assert!(
-            decode_packet(
-                &NodeId::from_public_key(&key(&file(), "node-b-key").public_key()),
-                &hex::decode(b).unwrap()
-            )
-            .is_ok()
+            json.contains(b.as_str()),
+            "packet {}.. missing from JSON",
+            &b[..40]
         );
+        assert!(decode_packet(
+            &NodeId::from_public_key(&key(&file(), "node-b-key").public_key()),
+            &hex::decode(b).unwrap()
+        )
+        .is_ok());
     }
     // `name = 0x...` and `name: 0x...` lines.
     let mut n = 0;

@@ -458,3 +458,78 @@ fn link_url_rejects_malformed_input() {
         assert!(bad.parse::<Link>().is_err(), "{bad}");
     }
 }
+
+/// "Synchronizing updates on the client side can be done incrementally":
+/// after a change, only the entries on changed paths are looked up.
+#[test]
+fn re_sync_fetches_only_changed_entries() {
+    let mut recs = records(100, 20);
+    let mut dns = Dns::default();
+    let first = Tree::new(1, &recs, &[], &list_key());
+    dns.publish(&first, "n.example", 60);
+    let mut r = Resolver::new(config());
+    r.add_tree(T0, Link::new(list_key().public_key(), "n.example").unwrap())
+        .unwrap();
+    let mut full = 0;
+    let mut events = Vec::new();
+    while let Some(l) = r.poll_lookup() {
+        full += 1;
+        let (ttl, text) = dns.zone.get(&l.name).unwrap();
+        r.handle_answer(
+            T0,
+            &l.name,
+            &[TxtRecord {
+                ttl_secs: *ttl,
+                text,
+            }],
+        )
+        .unwrap();
+        events.extend(std::iter::from_fn(|| r.poll_event()));
+    }
+    assert_eq!(full, first.len() + 1);
+    assert_eq!(nodes(&events).len(), 100);
+
+    // One record more: records are sorted by node id, so only the branches
+    // from the root to the new leaf change (plus the leaf itself).
+    recs.extend(records(1, 21));
+    let second = Tree::new(2, &recs, &[], &list_key());
+    let mut dns2 = Dns::default();
+    dns2.publish(&second, "n.example", 60);
+    let t1 = T0 + Duration::from_secs(60);
+    r.handle_timeout(t1);
+    let mut names = Vec::new();
+    let mut events = Vec::new();
+    while let Some(l) = r.poll_lookup() {
+        let (ttl, text) = dns2.zone.get(&l.name).unwrap();
+        r.handle_answer(
+            t1,
+            &l.name,
+            &[TxtRecord {
+                ttl_secs: *ttl,
+                text,
+            }],
+        )
+        .unwrap();
+        names.push(l.name);
+        events.extend(std::iter::from_fn(|| r.poll_event()));
+    }
+    let new_entries: Vec<String> = second
+        .txt_records("n.example")
+        .into_iter()
+        .map(|(n, _)| n)
+        .filter(|n| !first.txt_records("n.example").iter().any(|(m, _)| m == n))
+        .collect();
+    // The root, and exactly the entries that did not exist before.
+    assert_eq!(names.len(), new_entries.len() + 1);
+    assert!(names.contains(&"n.example".to_string()));
+    for n in &new_entries {
+        assert!(names.contains(n), "{n} not fetched");
+    }
+    assert!(names.len() < 20, "{} lookups", names.len());
+    assert_eq!(nodes(&events).len(), 1);
+    assert!(events.contains(&Event::Synced {
+        domain: "n.example".into(),
+        seq: 2,
+        complete: true
+    }));
+}

@@ -51,6 +51,20 @@ pub struct Config {
     /// Least time between two bundle advertisements to one peer after
     /// failed decryptions (status-go `deviceNotFoundAckInterval`, 2 h).
     pub bundle_advertise_interval: Duration,
+    /// Bundles processed per message; more are ignored (each costs a
+    /// signature recovery).
+    pub max_bundles_per_message: usize,
+    /// Installations remembered per identity; bundles naming more are
+    /// ignored beyond the cap (bounds what one peer can make us store).
+    pub max_known_installations: usize,
+    /// How often our bundle is published on our contact-code topic
+    /// (status-go publisher `publishInterval`, 6 h), driven by
+    /// [`Encryptor::poll_timeout`] / [`Encryptor::handle_timeout`].
+    pub contact_code_interval: Duration,
+    /// Sessions kept per peer identity: an X3DH header from an unknown
+    /// installation is refused beyond it (installation ids on the wire are
+    /// free text, so this bounds what one peer can make us store).
+    pub max_sessions_per_identity: usize,
 }
 
 impl Default for Config {
@@ -62,6 +76,10 @@ impl Default for Config {
             prekey_refresh_interval: Duration::from_secs(24 * 60 * 60),
             max_old_prekeys: 4,
             bundle_advertise_interval: Duration::from_secs(2 * 60 * 60),
+            max_bundles_per_message: 4,
+            max_known_installations: 32,
+            contact_code_interval: Duration::from_secs(6 * 60 * 60),
+            max_sessions_per_identity: 64,
         }
     }
 }
@@ -109,6 +127,10 @@ pub enum Event {
         /// To whom.
         to: PublicKey,
     },
+    /// Time to publish our bundle on our contact-code topic
+    /// (`{IK}-contact-code`, 5/SECURE-TRANSPORT "Prekeys"): send
+    /// [`Encryptor::encrypt_public`] with an empty payload there.
+    PublishContactCode,
 }
 
 /// Secure transport for one installation of one identity.
@@ -116,9 +138,13 @@ pub enum Event {
 /// Methods, in quinn-proto's terms: getters (`identity`,
 /// `installation_id`, `installations`, `secret_agreed`...), commands that
 /// build messages (`encrypt`, `encrypt_public`, `encrypt_dh`,
-/// `bundle_advertisement`), `decrypt` for a message that arrived, and
-/// `poll_event` to drain events after each `decrypt`. Time and randomness
-/// are always arguments; nothing here reads a clock or the OS RNG.
+/// `bundle_advertisement`), `decrypt` for a message that arrived (the
+/// `handle_input` of this layer: it returns the plaintext directly since a
+/// message maps to at most one payload), `poll_timeout` / `handle_timeout`
+/// for the contact-code publication timer, and `poll_event` to drain after
+/// each `decrypt` or `handle_timeout`. Time and randomness are always
+/// arguments; nothing here reads a clock or the OS RNG.
+#[derive(Clone)]
 pub struct Encryptor<S: SessionStore> {
     identity: SecretKey,
     identity_pub: PublicKey,
@@ -130,6 +156,7 @@ pub struct Encryptor<S: SessionStore> {
     our_bundle: Option<Bundle>,
     advertised: HashMap<KeyBytes, Timestamp>,
     verified: HashMap<(KeyBytes, Vec<u8>), Bundle>,
+    last_contact_code: Option<Timestamp>,
 }
 
 impl<S: SessionStore> Encryptor<S> {
@@ -148,6 +175,7 @@ impl<S: SessionStore> Encryptor<S> {
             our_bundle: None,
             advertised: HashMap::new(),
             verified: HashMap::new(),
+            last_contact_code: None,
         }
     }
 
@@ -174,6 +202,24 @@ impl<S: SessionStore> Encryptor<S> {
     /// Gives the store back.
     pub fn into_store(self) -> S {
         self.store
+    }
+
+    /// When the machine next wants [`handle_timeout`](Self::handle_timeout),
+    /// and why: the next contact-code publication (due at once on a fresh
+    /// start).
+    pub fn poll_timeout(&self) -> Option<(Timestamp, &'static str)> {
+        let due = self.last_contact_code.map_or(Timestamp::ZERO, |t| {
+            t.saturating_add(self.config.contact_code_interval)
+        });
+        Some((due, "publish contact code"))
+    }
+
+    /// The timer fired: queues [`Event::PublishContactCode`] when due.
+    pub fn handle_timeout(&mut self, now: Timestamp) {
+        if self.poll_timeout().is_some_and(|(due, _)| due <= now) {
+            self.last_contact_code = Some(now);
+            self.push_event(Event::PublishContactCode);
+        }
     }
 
     /// The next event, if any.
@@ -294,7 +340,11 @@ impl<S: SessionStore> Encryptor<S> {
         let prekeys = self.store.our_prekeys()?;
         let rotate = match prekeys.last() {
             None => true,
-            Some(p) => p.created.saturating_add(self.config.prekey_refresh_interval) < now,
+            Some(p) => {
+                p.created
+                    .saturating_add(self.config.prekey_refresh_interval)
+                    < now
+            }
         };
         if rotate {
             let pair = KeyPair::generate(rng);
@@ -497,7 +547,11 @@ impl<S: SessionStore> Encryptor<S> {
         their_identity: &PublicKey,
         message: &ProtocolMessage,
     ) -> Result<DecryptedPayload, Error> {
-        for bundle in &message.bundles {
+        for bundle in message
+            .bundles
+            .iter()
+            .take(self.config.max_bundles_per_message)
+        {
             self.process_bundle(bundle)?;
         }
         if !message.public_message.is_empty() {
@@ -572,7 +626,13 @@ impl<S: SessionStore> Encryptor<S> {
                     self.passive_session(their_identity, sid, x, now)?
                 }
                 (_, Some(s)) => s,
-                (Some(x), None) => self.passive_session(their_identity, sid, x, now)?,
+                (Some(x), None) => {
+                    let max = self.config.max_sessions_per_identity;
+                    if self.store.count_sessions(&their)? >= max {
+                        return Err(Error::TooManySessions { max });
+                    }
+                    self.passive_session(their_identity, sid, x, now)?
+                }
                 (None, None) => return Err(Error::SessionNotFound),
             };
             let header = Header {
@@ -660,6 +720,9 @@ impl<S: SessionStore> Encryptor<S> {
                     timestamp: i.timestamp.max(bundle.timestamp),
                     ..i.clone()
                 },
+                None if known.len() + new.len() >= self.config.max_known_installations => {
+                    continue;
+                }
                 None => {
                     let i = Installation {
                         identity,
@@ -680,7 +743,8 @@ impl<S: SessionStore> Encryptor<S> {
             }
             // re-keying: their prekey changed, sessions on the old one are
             // no longer used for sending (5/SECURE-TRANSPORT "Re-keying")
-            if let Some(old) = old.filter(|o| o.signed_pre_key.signed_pre_key != spk.signed_pre_key) {
+            if let Some(old) = old.filter(|o| o.signed_pre_key.signed_pre_key != spk.signed_pre_key)
+            {
                 for mut s in self.store.sessions_with(&identity, id)? {
                     if s.id.bundle_id[..] == old.signed_pre_key.signed_pre_key[..] && !s.expired {
                         s.expired = true;

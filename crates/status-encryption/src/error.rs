@@ -69,6 +69,12 @@ pub enum Error {
     /// A `ProtocolMessage` with neither direct nor public payload.
     #[error("no payload")]
     NoPayload,
+    /// A peer tried to open more sessions than `Config::max_sessions_per_identity`.
+    #[error("too many sessions with this identity (max {max})")]
+    TooManySessions {
+        /// The configured bound.
+        max: usize,
+    },
     /// The storage backend failed.
     #[error("store error: {0}")]
     Store(String),

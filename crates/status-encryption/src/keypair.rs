@@ -123,8 +123,8 @@ mod tests {
     fn field_element_reduces_like_go() {
         // b = n - 1 (as 40 bytes) -> 0 + 1
         let mut b = [0u8; 40];
-        let n1 =
-            hex::decode("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364140").unwrap();
+        let n1 = hex::decode("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364140")
+            .unwrap();
         b[8..].copy_from_slice(&n1);
         let mut one = [0u8; 32];
         one[31] = 1;

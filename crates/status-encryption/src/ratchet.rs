@@ -224,7 +224,13 @@ impl DoubleRatchet {
             skip(&mut next.recv, old, header.pn, limits, &mut new_skipped)?;
             dh_ratchet(&mut next, &header.key, rng)?;
         }
-        skip(&mut next.recv, header.key, header.n, limits, &mut new_skipped)?;
+        skip(
+            &mut next.recv,
+            header.key,
+            header.n,
+            limits,
+            &mut new_skipped,
+        )?;
         let mk = next.recv.step();
         let plain = aead::open(&mk, ciphertext, &ad)?;
 

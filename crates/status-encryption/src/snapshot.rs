@@ -240,7 +240,9 @@ impl MemoryStore {
             });
         }
         for p in snap.their_prekeys {
-            let spk = p.signed_pre_key.ok_or(Error::Snapshot("missing signed prekey"))?;
+            let spk = p
+                .signed_pre_key
+                .ok_or(Error::Snapshot("missing signed prekey"))?;
             store.prekeys_of.insert(
                 (k33(&p.identity)?, p.installation_id),
                 TheirPreKey {

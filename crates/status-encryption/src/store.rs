@@ -118,6 +118,8 @@ pub trait SessionStore {
     ) -> Result<Vec<Session>, Error>;
     /// Inserts or replaces a session.
     fn put_session(&mut self, session: Session) -> Result<(), Error>;
+    /// Number of sessions with any installation of a peer.
+    fn count_sessions(&self, identity: &KeyBytes) -> Result<usize, Error>;
 
     /// Our signed prekeys, oldest first; the last is the current one.
     fn our_prekeys(&self) -> Result<Vec<OurPreKey>, Error>;
@@ -189,12 +191,29 @@ impl SessionStore for MemoryStore {
             bundle_id: [0xff; 33],
             ..lo.clone()
         };
-        Ok(self.sessions.range(lo..=hi).map(|(_, s)| s.clone()).collect())
+        Ok(self
+            .sessions
+            .range(lo..=hi)
+            .map(|(_, s)| s.clone())
+            .collect())
     }
 
     fn put_session(&mut self, session: Session) -> Result<(), Error> {
         self.sessions.insert(session.id.clone(), session);
         Ok(())
+    }
+
+    fn count_sessions(&self, identity: &KeyBytes) -> Result<usize, Error> {
+        let lo = SessionId {
+            identity: *identity,
+            installation_id: String::new(),
+            bundle_id: [0u8; 33],
+        };
+        Ok(self
+            .sessions
+            .range(lo..)
+            .take_while(|(id, _)| &id.identity == identity)
+            .count())
     }
 
     fn our_prekeys(&self) -> Result<Vec<OurPreKey>, Error> {

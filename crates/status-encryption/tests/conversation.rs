@@ -23,7 +23,12 @@ struct Device {
 fn device(key: &SecretKey, who: usize, id: &str) -> Device {
     Device {
         who,
-        enc: Encryptor::new(Config::default(), key.clone(), id.into(), MemoryStore::new()),
+        enc: Encryptor::new(
+            Config::default(),
+            key.clone(),
+            id.into(),
+            MemoryStore::new(),
+        ),
     }
 }
 
@@ -175,14 +180,29 @@ fn unknown_peer_gets_dh_only_and_decrypts() {
     let (a, b) = (generate_secret(&mut rng), generate_secret(&mut rng));
     let mut alice = device(&a, 0, "a");
     let mut bob = device(&b, 1, "b");
-    let msg = alice.enc.encrypt(T0, &mut rng, &b.public_key(), b"hi").unwrap();
+    let msg = alice
+        .enc
+        .encrypt(T0, &mut rng, &b.public_key(), b"hi")
+        .unwrap();
     assert_eq!(msg.direct_message.keys().collect::<Vec<_>>(), ["none"]);
-    let got = bob.enc.decrypt(T0, &mut rng, &a.public_key(), &msg).unwrap();
-    assert_eq!((got.payload.as_slice(), got.kind), (&b"hi"[..], PayloadKind::DhOnly));
+    let got = bob
+        .enc
+        .decrypt(T0, &mut rng, &a.public_key(), &msg)
+        .unwrap();
+    assert_eq!(
+        (got.payload.as_slice(), got.kind),
+        (&b"hi"[..], PayloadKind::DhOnly)
+    );
     // bob learned alice's bundle from it: his answer uses the ratchet
-    let back = bob.enc.encrypt(T0, &mut rng, &a.public_key(), b"yo").unwrap();
+    let back = bob
+        .enc
+        .encrypt(T0, &mut rng, &a.public_key(), b"yo")
+        .unwrap();
     assert!(back.direct_message["a"].x3dh_header.is_some());
-    let got = alice.enc.decrypt(T0, &mut rng, &b.public_key(), &back).unwrap();
+    let got = alice
+        .enc
+        .decrypt(T0, &mut rng, &b.public_key(), &back)
+        .unwrap();
     assert_eq!(got.kind, PayloadKind::Ratchet);
 }
 
@@ -207,7 +227,10 @@ fn tampered_ciphertext_header_or_mac_fails_and_leaves_state_unchanged() {
     // bob knows alice's bundle already: what follows only touches sessions
     let code = alice.enc.encrypt_public(T0, &mut rng, b"c").unwrap();
     bob.enc.decrypt(T0, &mut rng, &ap, &code).unwrap();
-    let msg = alice.enc.encrypt(T0, &mut rng, &bp, b"secret text").unwrap();
+    let msg = alice
+        .enc
+        .encrypt(T0, &mut rng, &bp, b"secret text")
+        .unwrap();
     let before = bob.enc.store().snapshot();
     let payload_len = msg.direct_message["b"].payload.len();
     let mut tampered = Vec::new();
@@ -218,24 +241,41 @@ fn tampered_ciphertext_header_or_mac_fails_and_leaves_state_unchanged() {
         tampered.push(m);
     }
     let mut m = msg.clone();
-    m.direct_message.get_mut("b").unwrap().dr_header.as_mut().unwrap().n = 1;
+    m.direct_message
+        .get_mut("b")
+        .unwrap()
+        .dr_header
+        .as_mut()
+        .unwrap()
+        .n = 1;
     tampered.push(m);
     let mut m = msg.clone();
-    m.direct_message.get_mut("b").unwrap().dr_header.as_mut().unwrap().pn = 3;
+    m.direct_message
+        .get_mut("b")
+        .unwrap()
+        .dr_header
+        .as_mut()
+        .unwrap()
+        .pn = 3;
     tampered.push(m);
     let mut m = msg.clone();
     m.direct_message.get_mut("b").unwrap().payload.truncate(20);
     tampered.push(m);
     for m in &tampered {
         assert!(bob.enc.decrypt(T0, &mut rng, &ap, m).is_err());
-        assert_eq!(bob.enc.store().snapshot(), before, "failed decrypt changed state");
+        assert_eq!(
+            bob.enc.store().snapshot(),
+            before,
+            "failed decrypt changed state"
+        );
     }
     // the untouched message still decrypts
     let got = bob.enc.decrypt(T0, &mut rng, &ap, &msg).unwrap();
     assert_eq!(got.payload, b"secret text");
     // and a failure asked for our bundle to be advertised (recovery)
-    assert!(std::iter::from_fn(|| bob.enc.poll_event())
-        .any(|e| e == Event::AdvertiseBundle { to: ap }));
+    assert!(
+        std::iter::from_fn(|| bob.enc.poll_event()).any(|e| e == Event::AdvertiseBundle { to: ap })
+    );
 }
 
 #[test]
@@ -258,7 +298,10 @@ fn replay_fails_and_used_keys_are_deleted() {
     };
     assert_eq!(skipped(&bob), 3);
     for (i, m) in msgs.iter().enumerate().take(3) {
-        assert_eq!(bob.enc.decrypt(T0, &mut rng, &ap, m).unwrap().payload, [i as u8]);
+        assert_eq!(
+            bob.enc.decrypt(T0, &mut rng, &ap, m).unwrap().payload,
+            [i as u8]
+        );
         assert_eq!(skipped(&bob), 2 - i, "message key deleted after use");
     }
     for m in &msgs {
@@ -285,7 +328,8 @@ fn a_gap_beyond_max_skip_is_refused() {
         .map(|i| alice.encrypt(T0, &mut rng, &b.public_key(), &[i]).unwrap())
         .collect();
     assert_eq!(
-        bob.decrypt(T0, &mut rng, &a.public_key(), &msgs[7]).unwrap_err(),
+        bob.decrypt(T0, &mut rng, &a.public_key(), &msgs[7])
+            .unwrap_err(),
         Error::TooBigMessageGap { got: 7, max: 5 }
     );
     assert!(bob.decrypt(T0, &mut rng, &a.public_key(), &msgs[5]).is_ok());
@@ -308,15 +352,19 @@ fn message_for_another_device_asks_for_our_bundle() {
         bob2.decrypt(T0, &mut rng, &ap, &msg).unwrap_err(),
         Error::DeviceNotFound
     );
-    assert!(std::iter::from_fn(|| bob2.poll_event()).any(|e| e == Event::AdvertiseBundle { to: ap }));
+    assert!(
+        std::iter::from_fn(|| bob2.poll_event()).any(|e| e == Event::AdvertiseBundle { to: ap })
+    );
     // the advertisement lets alice add the new device
     let adv = bob2.bundle_advertisement(T0, &mut rng, &ap).unwrap();
     assert!(alice.enc.decrypt(T0, &mut rng, &bp, &adv).is_ok());
     let next = alice.enc.encrypt(T0, &mut rng, &bp, b"y").unwrap();
     assert!(next.direct_message.contains_key("b2"));
-    assert_eq!(bob2.decrypt(T0, &mut rng, &ap, &next).unwrap().payload, b"y");
+    assert_eq!(
+        bob2.decrypt(T0, &mut rng, &ap, &next).unwrap().payload,
+        b"y"
+    );
 }
-
 
 // ---- bare ratchet properties ----
 
@@ -403,4 +451,138 @@ proptest! {
     fn encryptors_converse_and_restore(seed in any::<u64>()) {
         converse(seed, 40, 10);
     }
+}
+
+#[test]
+fn concurrent_sessions_resolve_to_the_same_one_on_both_sides() {
+    let mut rng = ChaCha20Rng::seed_from_u64(8);
+    let (mut alice, mut bob, ap, bp) = pair(&mut rng);
+    let code = alice.enc.encrypt_public(T0, &mut rng, b"c").unwrap();
+    bob.enc.decrypt(T0, &mut rng, &ap, &code).unwrap();
+    // both start a session before hearing from the other
+    let from_a = alice.enc.encrypt(T0, &mut rng, &bp, b"a1").unwrap();
+    let from_b = bob.enc.encrypt(T0, &mut rng, &ap, b"b1").unwrap();
+    assert!(from_a.direct_message["b"].x3dh_header.is_some());
+    assert!(from_b.direct_message["a"].x3dh_header.is_some());
+    assert_eq!(
+        bob.enc.decrypt(T0, &mut rng, &ap, &from_a).unwrap().payload,
+        b"a1"
+    );
+    assert_eq!(
+        alice
+            .enc
+            .decrypt(T0, &mut rng, &bp, &from_b)
+            .unwrap()
+            .payload,
+        b"b1"
+    );
+    // both now hold two sessions and pick the same one to send on
+    let a2 = alice.enc.encrypt(T0, &mut rng, &bp, b"a2").unwrap();
+    let b2 = bob.enc.encrypt(T0, &mut rng, &ap, b"b2").unwrap();
+    let id_a = &a2.direct_message["b"].dr_header.as_ref().unwrap().id;
+    let id_b = &b2.direct_message["a"].dr_header.as_ref().unwrap().id;
+    assert_eq!(
+        id_a, id_b,
+        "5/SECURE-TRANSPORT: first symmetric key in byte order"
+    );
+    assert_eq!(
+        bob.enc.decrypt(T0, &mut rng, &ap, &a2).unwrap().payload,
+        b"a2"
+    );
+    assert_eq!(
+        alice.enc.decrypt(T0, &mut rng, &bp, &b2).unwrap().payload,
+        b"b2"
+    );
+}
+
+#[test]
+fn signed_prekey_rotation_rekeys_and_old_messages_still_decrypt() {
+    let mut rng = ChaCha20Rng::seed_from_u64(9);
+    let (mut alice, mut bob, ap, bp) = pair(&mut rng);
+    let m1 = alice.enc.encrypt(T0, &mut rng, &bp, b"one").unwrap();
+    let old_spk = m1.direct_message["b"]
+        .dr_header
+        .as_ref()
+        .unwrap()
+        .id
+        .clone();
+    let in_flight = alice.enc.encrypt(T0, &mut rng, &bp, b"two").unwrap();
+    bob.enc.decrypt(T0, &mut rng, &ap, &m1).unwrap();
+    // a day later bob's prekey is rotated; alice learns the new bundle
+    let later = T0.saturating_add(std::time::Duration::from_secs(25 * 3600));
+    let code = bob.enc.encrypt_public(later, &mut rng, b"c").unwrap();
+    let new_spk = &code.bundles[0].signed_pre_keys["b"];
+    assert_ne!(new_spk.signed_pre_key, old_spk);
+    assert_eq!(new_spk.version, 2);
+    alice.enc.decrypt(later, &mut rng, &bp, &code).unwrap();
+    let m3 = alice.enc.encrypt(later, &mut rng, &bp, b"three").unwrap();
+    let x3dh = m3.direct_message["b"]
+        .x3dh_header
+        .as_ref()
+        .expect("new X3DH");
+    assert_eq!(x3dh.id, new_spk.signed_pre_key);
+    assert_eq!(
+        bob.enc.decrypt(later, &mut rng, &ap, &m3).unwrap().payload,
+        b"three"
+    );
+    // the message sent on the old session still decrypts
+    assert_eq!(
+        bob.enc
+            .decrypt(later, &mut rng, &ap, &in_flight)
+            .unwrap()
+            .payload,
+        b"two"
+    );
+}
+
+#[test]
+fn contact_code_is_published_every_interval() {
+    let mut rng = ChaCha20Rng::seed_from_u64(10);
+    let mut a = device(&generate_secret(&mut rng), 0, "a");
+    let (due, why) = a.enc.poll_timeout().unwrap();
+    assert!(due <= T0 && why.contains("contact code"));
+    a.enc.handle_timeout(T0);
+    assert_eq!(a.enc.poll_event(), Some(Event::PublishContactCode));
+    let (due, _) = a.enc.poll_timeout().unwrap();
+    assert_eq!(
+        due,
+        T0.saturating_add(Config::default().contact_code_interval)
+    );
+    a.enc
+        .handle_timeout(T0.saturating_add(std::time::Duration::from_secs(60)));
+    assert_eq!(a.enc.poll_event(), None, "not due yet");
+    a.enc.handle_timeout(due);
+    assert_eq!(a.enc.poll_event(), Some(Event::PublishContactCode));
+}
+
+#[test]
+fn sessions_per_identity_are_bounded() {
+    let mut rng = ChaCha20Rng::seed_from_u64(11);
+    let (a, b) = (generate_secret(&mut rng), generate_secret(&mut rng));
+    let config = Config {
+        max_sessions_per_identity: 2,
+        ..Config::default()
+    };
+    let mut bob = Encryptor::new(config, b.clone(), "b".into(), MemoryStore::new());
+    let code = bob.encrypt_public(T0, &mut rng, b"c").unwrap();
+    let mut results = Vec::new();
+    // one identity posing as ever new installations
+    for i in 0..3 {
+        let mut alice = device(&a, 0, &format!("a{i}"));
+        alice
+            .enc
+            .decrypt(T0, &mut rng, &b.public_key(), &code)
+            .unwrap();
+        let m = alice
+            .enc
+            .encrypt(T0, &mut rng, &b.public_key(), b"x")
+            .unwrap();
+        results.push(bob.decrypt(T0, &mut rng, &a.public_key(), &m));
+    }
+    assert!(results[0].is_ok() && results[1].is_ok());
+    assert_eq!(
+        results[2].clone().unwrap_err(),
+        Error::TooManySessions { max: 2 }
+    );
+    assert_eq!(bob.store().session_count(), 2);
 }

@@ -7,7 +7,7 @@ mod tape;
 
 use serde_json::Value;
 use status_core::{PublicKey, SecretKey, Timestamp};
-use status_encryption::bundle::{build_bundle, signature_material, sign_bundle, verify_bundle};
+use status_encryption::bundle::{build_bundle, sign_bundle, signature_material, verify_bundle};
 use status_encryption::x3dh::{x3dh_active, x3dh_passive};
 use status_encryption::{
     generate_secret, Config, Encryptor, MemoryStore, PayloadKind, NO_INSTALLATION_ID,
@@ -28,7 +28,10 @@ fn pk(v: &Value, key: &str) -> PublicKey {
 }
 
 fn by_kind(kind: &str) -> Vec<Value> {
-    cases(FILE).into_iter().filter(|c| c["kind"] == kind).collect()
+    cases(FILE)
+        .into_iter()
+        .filter(|c| c["kind"] == kind)
+        .collect()
 }
 
 fn ms_of_ns(ns: i64) -> Timestamp {
@@ -116,7 +119,10 @@ fn bundle_is_created_and_signed_like_status_go() {
         t.push(&hex_field(&c, "rng_tape"));
         let spk = generate_secret(&mut t);
         assert!(t.is_empty());
-        assert_eq!(&spk.to_bytes()[..], &hex_field(&c, "signed_pre_key_private")[..]);
+        assert_eq!(
+            &spk.to_bytes()[..],
+            &hex_field(&c, "signed_pre_key_private")[..]
+        );
         assert_eq!(
             spk.public_key().to_compressed().to_vec(),
             hex_field(&c, "signed_pre_key")
@@ -212,15 +218,21 @@ fn session_replays_status_go_bytes_in_both_directions() {
 
     // bob's bundle comes first on the tape; alice learns it (no randomness)
     let contact_code = bob.encrypt_public(t0, &mut tape, &[]).unwrap();
-    let status_go_bundle = Bundle::decode(hex_field(bundle_case, "bundle_protobuf").as_slice()).unwrap();
+    let status_go_bundle =
+        Bundle::decode(hex_field(bundle_case, "bundle_protobuf").as_slice()).unwrap();
     assert_same_bundle(&bob_key, &contact_code.bundles[0], &status_go_bundle);
     alice
-        .decrypt(t0, &mut tape, &bob_pub, &ProtocolMessage {
-            bundles: vec![status_go_bundle],
-            installation_id: "bob-installation".into(),
-            public_message: b"hi".to_vec(),
-            ..Default::default()
-        })
+        .decrypt(
+            t0,
+            &mut tape,
+            &bob_pub,
+            &ProtocolMessage {
+                bundles: vec![status_go_bundle],
+                installation_id: "bob-installation".into(),
+                public_message: b"hi".to_vec(),
+                ..Default::default()
+            },
+        )
         .unwrap();
 
     let mut checked = 0;
@@ -239,7 +251,11 @@ fn session_replays_status_go_bytes_in_both_directions() {
 
         let ours = sender.encrypt(now, &mut tape, to, &plaintext).unwrap();
         assert_eq!(ours.installation_id, c["installation_id"].as_str().unwrap());
-        assert_eq!(ours.direct_message, theirs.direct_message, "{}", c["description"]);
+        assert_eq!(
+            ours.direct_message, theirs.direct_message,
+            "{}",
+            c["description"]
+        );
         assert_same_bundle(sender_key, &ours.bundles[0], &theirs.bundles[0]);
         let mut same_bundle = ours.clone();
         same_bundle.bundles = theirs.bundles.clone();
@@ -261,7 +277,10 @@ fn session_replays_status_go_bytes_in_both_directions() {
         checked += 1;
     }
     assert_eq!(checked, 5);
-    assert!(tape.is_empty(), "the session drew exactly status-go's randomness");
+    assert!(
+        tape.is_empty(),
+        "the session drew exactly status-go's randomness"
+    );
 
     // DH-only message alice -> carol: ephemeral then nonce from the tape
     for c in by_kind("dh_message") {
@@ -301,7 +320,9 @@ fn session_replays_status_go_bytes_in_both_directions() {
         let mut same = ours.clone();
         same.bundles = theirs.bundles.clone();
         assert_eq!(same.encode_to_vec(), wire);
-        let got = bob.decrypt(now, &mut Tape::new(), &alice_pub, &theirs).unwrap();
+        let got = bob
+            .decrypt(now, &mut Tape::new(), &alice_pub, &theirs)
+            .unwrap();
         assert_eq!(got.payload, hex_field(&c, "plaintext"));
         assert_eq!(got.kind, PayloadKind::Public);
     }

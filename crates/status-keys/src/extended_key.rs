@@ -64,6 +64,9 @@ fn fingerprint_of(key: &secp256k1::PublicKey) -> [u8; 4] {
 #[derive(Clone)]
 pub struct ExtendedPrivateKey {
     secret: secp256k1::SecretKey,
+    /// `point(secret)`, computed once: every derivation and fingerprint
+    /// needs it, and a point multiply dominates a derivation's cost.
+    public: secp256k1::PublicKey,
     chain_code: [u8; 32],
     depth: u8,
     parent_fingerprint: [u8; 4],
@@ -83,6 +86,7 @@ impl ExtendedPrivateKey {
         let secret = secp256k1::SecretKey::from_byte_array(&il)
             .map_err(|_| Error::InvalidDerivedKey { index: 0 })?;
         Ok(ExtendedPrivateKey {
+            public: secret.public_key(SECP256K1),
             secret,
             chain_code,
             depth: 0,
@@ -102,7 +106,7 @@ impl ExtendedPrivateKey {
     pub fn derive_child(&self, child: ChildNumber) -> Result<Self, Error> {
         let depth = self.depth.checked_add(1).ok_or(Error::DepthOverflow)?;
         let index = child.to_u32();
-        let public = self.secret.public_key(SECP256K1);
+        let public = self.public;
         let i = if child.is_hardened() {
             let secret = Zeroizing::new(self.secret.secret_bytes());
             hmac_sha512(
@@ -122,6 +126,7 @@ impl ExtendedPrivateKey {
         tweak.non_secure_erase();
         let secret = secret.map_err(|_| Error::InvalidDerivedKey { index })?;
         Ok(ExtendedPrivateKey {
+            public: secret.public_key(SECP256K1),
             secret,
             chain_code,
             depth,
@@ -150,13 +155,13 @@ impl ExtendedPrivateKey {
 
     /// The matching public key.
     pub fn public_key(&self) -> PublicKey {
-        to_core_public(&self.secret.public_key(SECP256K1))
+        to_core_public(&self.public)
     }
 
     /// `N((k, c))`: the extended public key with the same chain code.
     pub fn to_extended_public_key(&self) -> ExtendedPublicKey {
         ExtendedPublicKey {
-            key: self.secret.public_key(SECP256K1),
+            key: self.public,
             chain_code: self.chain_code,
             depth: self.depth,
             parent_fingerprint: self.parent_fingerprint,
@@ -186,7 +191,7 @@ impl ExtendedPrivateKey {
 
     /// This key's own fingerprint (what its children carry).
     pub fn fingerprint(&self) -> [u8; 4] {
-        fingerprint_of(&self.secret.public_key(SECP256K1))
+        fingerprint_of(&self.public)
     }
 
     /// The Base58Check `xprv...` string, in a buffer erased on drop.
@@ -227,6 +232,7 @@ impl ExtendedPrivateKey {
         let secret =
             secp256k1::SecretKey::from_byte_array(&key).map_err(|_| Error::InvalidPrivateKey)?;
         Ok(ExtendedPrivateKey {
+            public: secret.public_key(SECP256K1),
             secret,
             chain_code: header.chain_code,
             depth: header.depth,

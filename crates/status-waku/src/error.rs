@@ -87,4 +87,15 @@ pub enum Error {
     /// The PoW target is not a finite, non-negative number.
     #[error("PoW target must be finite and non-negative")]
     InvalidPowTarget,
+    /// [`crate::wrap`] ran out of PoW attempts before reaching the target
+    /// (status-go's `Seal` fails the same way when its work time runs out).
+    #[error("PoW target of {target_bits} zero bits not reached (best {best_bits}) in {attempts} attempts")]
+    PowTargetNotReached {
+        /// Leading zero bits the target needs.
+        target_bits: u32,
+        /// The best found.
+        best_bits: u32,
+        /// Nonces tried.
+        attempts: u64,
+    },
 }

@@ -122,11 +122,7 @@ impl Filters {
     }
 
     /// Filters on `topic` with what each opened.
-    pub(crate) fn open(
-        &self,
-        envelope: &Envelope,
-        p2p: bool,
-    ) -> Vec<(FilterId, ReceivedMessage)> {
+    pub(crate) fn open(&self, envelope: &Envelope, p2p: bool) -> Vec<(FilterId, ReceivedMessage)> {
         let Some(ids) = self.by_topic.get(&envelope.topic) else {
             return Vec::new();
         };

@@ -20,7 +20,7 @@ use rand_core::CryptoRng;
 use status_core::{keccak256, PublicKey, RecoverableSignature, SecretKey, Timestamp};
 use zeroize::Zeroizing;
 
-use crate::{Envelope, Error, Topic};
+use crate::{Envelope, Error, SealOutcome, Topic};
 
 /// Length of a recoverable signature.
 pub const SIGNATURE_LENGTH: usize = 65;
@@ -195,6 +195,8 @@ pub fn encrypt<R: CryptoRng + ?Sized>(
 
 /// Builds, signs, encrypts and seals a message into an envelope created at
 /// `now` (status-go `NewSentMessage` + `Wrap`: `expiry = now + ttl`).
+/// Fails with [`Error::PowTargetNotReached`] when `max_pow_attempts` nonces
+/// do not reach `pow_target`.
 ///
 /// Randomness is drawn in status-go's order: padding, then the AES-GCM
 /// nonce or the ECIES ephemeral key and IV.
@@ -213,7 +215,18 @@ pub fn wrap<R: CryptoRng + ?Sized>(
     let now_secs = u32::try_from(now.as_secs()).unwrap_or(u32::MAX);
     let mut env = Envelope::new(now_secs, ttl, params.topic, data);
     if params.pow_target != 0.0 {
-        let _ = env.seal(params.pow_target, params.max_pow_attempts)?;
+        if let SealOutcome::Exhausted {
+            best_bits,
+            attempts,
+            ..
+        } = env.seal(params.pow_target, params.max_pow_attempts)?
+        {
+            return Err(Error::PowTargetNotReached {
+                target_bits: env.pow_target_bits(params.pow_target),
+                best_bits,
+                attempts,
+            });
+        }
     }
     Ok(env)
 }
@@ -427,6 +440,20 @@ mod tests {
             build_plaintext(&mut rng, &p, Some(&[]), None).unwrap_err(),
             Error::PayloadTooLarge(1 << 24)
         );
+    }
+
+    #[test]
+    fn wrap_fails_when_the_pow_budget_runs_out() {
+        let mut rng = rand_chacha::ChaCha20Rng::from_seed([1; 32]);
+        let key = [1u8; 32];
+        let mut p = MessageParams::new(b"x", Encryption::Symmetric(&key), Topic([1; 4]));
+        p.pow_target = 1e6;
+        p.max_pow_attempts = 10;
+        let err = wrap(&mut rng, &p, Timestamp::from_secs(100)).unwrap_err();
+        assert!(matches!(
+            err,
+            Error::PowTargetNotReached { attempts: 10, .. }
+        ));
     }
 
     #[test]

@@ -226,7 +226,7 @@ impl Hasher for KeyHasher {
     }
     fn write(&mut self, bytes: &[u8]) {
         for &b in bytes {
-            self.0 = (self.0 << 8 | self.0 >> 56) ^ u64::from(b);
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
         }
     }
     fn write_u64(&mut self, v: u64) {
@@ -465,7 +465,8 @@ impl Waku {
     fn drop_peer(&mut self, id: PeerId, reason: DropReason) {
         if let Some(i) = self.index(id) {
             self.peers.remove(i);
-            self.events.push_back(Event::PeerDropped { peer: id, reason });
+            self.events
+                .push_back(Event::PeerDropped { peer: id, reason });
         }
     }
 
@@ -555,8 +556,7 @@ impl Waku {
             options.validate()?;
             let mut view = PeerView::default();
             view.apply(&options);
-            if view.light_node && self.config.light_node && self.config.restrict_light_connections
-            {
+            if view.light_node && self.config.light_node && self.config.restrict_light_connections {
                 self.drop_peer(id, DropReason::BothLight);
                 return Ok(());
             }
@@ -589,7 +589,9 @@ impl Waku {
             (Protocol::Waku1, code::BATCH_ACK) => {
                 let (item, _) = rlp_strict::split_item(payload)?;
                 let b = item.bytes()?;
-                let batch_hash = b.try_into().map_err(|_| Error::InvalidHashLength(b.len()))?;
+                let batch_hash = b
+                    .try_into()
+                    .map_err(|_| Error::InvalidHashLength(b.len()))?;
                 self.events.push_back(Event::BatchAcknowledged {
                     peer: id,
                     batch_hash,
@@ -663,7 +665,10 @@ impl Waku {
         if p.exempt {
             return true;
         }
-        let (pl, bl) = (self.config.packet_rate_limits, self.config.bytes_rate_limits);
+        let (pl, bl) = (
+            self.config.packet_rate_limits,
+            self.config.bytes_rate_limits,
+        );
         let size = size as u64;
         let ip_ok = match p.ip {
             Some(ip) if pl.ip != 0 || bl.ip != 0 => self
@@ -677,7 +682,12 @@ impl Waku {
         ip_ok && peer_ok
     }
 
-    fn handle_messages(&mut self, now: Timestamp, from: PeerId, payload: &Bytes) -> Result<(), Error> {
+    fn handle_messages(
+        &mut self,
+        now: Timestamp,
+        from: PeerId,
+        payload: &Bytes,
+    ) -> Result<(), Error> {
         let mut errors = Vec::new();
         for raw in RawEnvelopes::new(payload)? {
             let raw = payload.slice_ref(raw?);
@@ -714,13 +724,26 @@ impl Waku {
     /// P2P envelopes from a trusted peer: straight to the local filters,
     /// without expiry or PoW checks, never stored or forwarded (6/WAKU1
     /// "P2P Message").
-    fn handle_p2p_messages(&mut self, _from: PeerId, protocol: Protocol, payload: &Bytes) -> Result<(), Error> {
+    fn handle_p2p_messages(
+        &mut self,
+        _from: PeerId,
+        protocol: Protocol,
+        payload: &Bytes,
+    ) -> Result<(), Error> {
         let envelopes = match protocol {
-            Protocol::Waku1 => match crate::packet::Packet::decode(code::P2P_MESSAGE, payload, &self.config.limits)? {
+            Protocol::Waku1 => match crate::packet::Packet::decode(
+                code::P2P_MESSAGE,
+                payload,
+                &self.config.limits,
+            )? {
                 crate::packet::Packet::P2PMessage(es) => es,
                 _ => Vec::new(),
             },
-            Protocol::Shh6 => match crate::packet::ShhPacket::decode(shh_code::P2P_MESSAGE, payload, &self.config.limits)? {
+            Protocol::Shh6 => match crate::packet::ShhPacket::decode(
+                shh_code::P2P_MESSAGE,
+                payload,
+                &self.config.limits,
+            )? {
                 crate::packet::ShhPacket::P2PMessage(es) => es,
                 _ => Vec::new(),
             },
@@ -743,7 +766,10 @@ impl Waku {
     ) -> Result<[u8; 32], ([u8; 32], Reject)> {
         let max = self.config.limits.max_envelope_size;
         if raw.len() > max {
-            let e = Error::EnvelopeTooLarge { size: raw.len(), max };
+            let e = Error::EnvelopeTooLarge {
+                size: raw.len(),
+                max,
+            };
             return Err(([0; 32], Reject::Fatal(e)));
         }
         self.stats.envelopes_received += 1;
@@ -890,7 +916,9 @@ impl Waku {
             let mut slot = None;
             for i in 0..self.peers.len() {
                 let p = &self.peers[i];
-                if p.is_ready() && Some(p.id) != origin && p.view.wants_probe(env.topic, &probe, pow)
+                if p.is_ready()
+                    && Some(p.id) != origin
+                    && p.view.wants_probe(env.topic, &probe, pow)
                 {
                     let idx = *slot.get_or_insert_with(|| self.batch_push(body.clone()));
                     self.queue(now, i, idx, body.len());
@@ -1011,8 +1039,10 @@ impl Waku {
         if behind {
             for p in &mut self.peers {
                 let idx = std::mem::take(&mut p.pending);
-                p.carry
-                    .extend(idx.iter().filter_map(|&i| self.batch.get(i as usize).cloned()));
+                p.carry.extend(
+                    idx.iter()
+                        .filter_map(|&i| self.batch.get(i as usize).cloned()),
+                );
             }
             let interval = self
                 .config
@@ -1104,7 +1134,10 @@ impl Waku {
         }
         if now.saturating_duration_since(self.last_sweep).as_secs() >= 10 {
             self.last_sweep = now;
-            let (pl, bl) = (self.config.packet_rate_limits, self.config.bytes_rate_limits);
+            let (pl, bl) = (
+                self.config.packet_rate_limits,
+                self.config.bytes_rate_limits,
+            );
             self.ip_limits.retain(|_, l| !l.is_idle(now, pl.ip, bl.ip));
             self.topic_limits
                 .retain(|_, l| !l.is_idle(now, pl.topic, bl.topic));
@@ -1128,7 +1161,9 @@ impl Waku {
         let r = match self.receive(now, None, raw) {
             Ok(h) => Ok(h),
             Err((_, Reject::Silent)) => Err(Error::InvalidEnvelope("expired")),
-            Err((_, Reject::TimeSync(why) | Reject::Other(why))) => Err(Error::InvalidEnvelope(why)),
+            Err((_, Reject::TimeSync(why) | Reject::Other(why))) => {
+                Err(Error::InvalidEnvelope(why))
+            }
             Err((_, Reject::Fatal(e))) => Err(e),
         };
         self.end_of_call(now);
@@ -1192,7 +1227,8 @@ impl Waku {
         let waku = Bytes::from(update.to_vec());
         let shh_bloom = update.bloom_filter.is_some() || update.topic_interest.is_some();
         let bloom = self.our_bloom();
-        let targets: Vec<(PeerId, Protocol)> = self.peers.iter().map(|p| (p.id, p.protocol)).collect();
+        let targets: Vec<(PeerId, Protocol)> =
+            self.peers.iter().map(|p| (p.id, p.protocol)).collect();
         for (id, protocol) in targets {
             match protocol {
                 Protocol::Waku1 => self.send(id, protocol, code::STATUS_UPDATE, waku.clone()),

@@ -123,9 +123,8 @@ impl MessageResponse {
     pub fn encode(&self, out: &mut Vec<u8>) {
         let mut errs = Vec::new();
         for e in &self.errors {
-            let p = 33
-                + rlp_strict::uint_len(e.code)
-                + rlp_strict::bytes_len(e.description.as_bytes());
+            let p =
+                33 + rlp_strict::uint_len(e.code) + rlp_strict::bytes_len(e.description.as_bytes());
             let mut w = |b: &[u8]| errs.extend_from_slice(b);
             rlp_strict::write_header(p, 0xc0, &mut w);
             rlp_strict::write_bytes(&e.hash, &mut w);
@@ -187,8 +186,10 @@ pub enum Packet {
     Messages(Vec<Envelope>),
     /// Batch Ack (11): keccak256 of a Messages payload we sent.
     BatchAck([u8; 32]),
-    /// Message Response (12); `None` for an unsupported version.
-    MessageResponse(Option<MessageResponse>),
+    /// Message Response (12), version 1.
+    MessageResponse(MessageResponse),
+    /// Message Response (12) of another version: status-go ignores it.
+    UnsupportedMessageResponse(u64),
     /// Status Update (22): changed options.
     StatusUpdate(StatusOptions),
     /// P2P Request Complete (125): the raw payload, parsed by
@@ -214,7 +215,14 @@ impl Packet {
             code::STATUS => Packet::Status(StatusOptions::decode(payload)?),
             code::MESSAGES => Packet::Messages(decode_envelopes(payload, limits)?),
             code::BATCH_ACK => Packet::BatchAck(decode_hash(payload)?),
-            code::MESSAGE_RESPONSE => Packet::MessageResponse(MessageResponse::decode(payload)?),
+            code::MESSAGE_RESPONSE => match MessageResponse::decode(payload)? {
+                Some(r) => Packet::MessageResponse(r),
+                None => {
+                    let (item, _) = rlp_strict::split_item(payload)?;
+                    let version = ListIter::new(item)?.next_item()?.uint()?;
+                    Packet::UnsupportedMessageResponse(version)
+                }
+            },
             code::STATUS_UPDATE => Packet::StatusUpdate(StatusOptions::decode(payload)?),
             code::P2P_REQUEST_COMPLETE => {
                 let (item, _) = rlp_strict::split_item(payload)?;
@@ -240,7 +248,9 @@ impl Packet {
             Packet::Status(_) => code::STATUS,
             Packet::Messages(_) => code::MESSAGES,
             Packet::BatchAck(_) => code::BATCH_ACK,
-            Packet::MessageResponse(_) => code::MESSAGE_RESPONSE,
+            Packet::MessageResponse(_) | Packet::UnsupportedMessageResponse(_) => {
+                code::MESSAGE_RESPONSE
+            }
             Packet::StatusUpdate(_) => code::STATUS_UPDATE,
             Packet::P2PRequestComplete(_) => code::P2P_REQUEST_COMPLETE,
             Packet::P2PRequest(_) | Packet::P2PRequestDirect(_) => code::P2P_REQUEST,
@@ -249,15 +259,21 @@ impl Packet {
         }
     }
 
-    /// Appends the payload (what follows the code) to `out`. `Unknown` and
-    /// an unsupported Message Response encode as an empty list.
+    /// Appends the payload (what follows the code) to `out`. `Unknown`
+    /// encodes as an empty list, an unsupported Message Response as
+    /// `[version]`.
     pub fn encode(&self, out: &mut Vec<u8>) {
         match self {
             Packet::Status(o) | Packet::StatusUpdate(o) => o.encode(out),
             Packet::Messages(es) | Packet::P2PMessage(es) => encode_envelopes(es, out),
             Packet::BatchAck(h) => rlp_strict::write_bytes(h, &mut |b| out.extend_from_slice(b)),
-            Packet::MessageResponse(Some(r)) => r.encode(out),
-            Packet::MessageResponse(None) | Packet::Unknown(_) => out.push(0xc0),
+            Packet::MessageResponse(r) => r.encode(out),
+            Packet::UnsupportedMessageResponse(v) => {
+                let mut w = |b: &[u8]| out.extend_from_slice(b);
+                rlp_strict::write_header(rlp_strict::uint_len(*v), 0xc0, &mut w);
+                rlp_strict::write_uint(*v, &mut w);
+            }
+            Packet::Unknown(_) => out.push(0xc0),
             Packet::P2PRequestComplete(p) => {
                 rlp_strict::write_bytes(p, &mut |b| out.extend_from_slice(b))
             }
@@ -490,7 +506,7 @@ mod tests {
                 arb_hash(),
                 proptest::collection::vec((arb_hash(), any::<u64>(), "[a-z ]{0,60}"), 0..4)
             )
-                .prop_map(|(batch_hash, errs)| Packet::MessageResponse(Some(
+                .prop_map(|(batch_hash, errs)| Packet::MessageResponse(
                     MessageResponse {
                         batch_hash,
                         errors: errs
@@ -502,7 +518,8 @@ mod tests {
                             })
                             .collect()
                     }
-                ))),
+                )),
+            (2u64..1000).prop_map(Packet::UnsupportedMessageResponse),
             (any::<bool>(), any::<u64>()).prop_map(|(l, r)| Packet::StatusUpdate(StatusOptions {
                 light_node: Some(l),
                 packet_rate_limits: Some(RateLimits {

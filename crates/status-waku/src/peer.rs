@@ -158,10 +158,9 @@ impl BloomProbe {
             at: [(0, 0); 3],
             n: 0,
         };
-        for (slot, (i, &b)) in p
-            .at
-            .iter_mut()
-            .zip(sample.0.iter().enumerate().filter(|(_, b)| **b != 0))
+        for (slot, (i, &b)) in
+            p.at.iter_mut()
+                .zip(sample.0.iter().enumerate().filter(|(_, b)| **b != 0))
         {
             *slot = (i, b);
             p.n += 1;

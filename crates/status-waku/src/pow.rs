@@ -125,7 +125,7 @@ pub enum SealOutcome {
 /// The RLP prefix `rlp([expiry, ttl, topic, data])` is absorbed once. When
 /// the 8 nonce bytes and the keccak padding fit in the last 136-byte block
 /// (prefix length mod 136 <= 127), each attempt copies the 200-byte state,
-/// XORs the nonce into one or two lanes and runs one keccak-f[1600]: the
+/// XORs the nonce into one or two lanes and runs one keccak-f\[1600\]: the
 /// minimum work per attempt. Otherwise the nonce straddles two blocks and
 /// each attempt clones a pre-absorbed hasher (two permutations).
 /// No allocation per attempt either way.

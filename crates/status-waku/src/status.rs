@@ -351,20 +351,22 @@ mod tests {
             proptest::option::of(proptest::collection::vec(any::<[u8; 4]>(), 0..40)),
             proptest::option::of(arb_limits()),
         )
-            .prop_map(|(pow, bloom, light, conf, plim, topics, blim)| StatusOptions {
-                pow_requirement: pow,
-                bloom_filter: bloom.map(|h| {
-                    let mut b = [0u8; 64];
-                    b[..32].copy_from_slice(&h);
-                    b[32..].copy_from_slice(&h);
-                    Bloom(b)
-                }),
-                light_node: light,
-                confirmations_enabled: conf,
-                packet_rate_limits: plim,
-                topic_interest: topics.map(|t| t.into_iter().map(Topic).collect()),
-                bytes_rate_limits: blim,
-            })
+            .prop_map(
+                |(pow, bloom, light, conf, plim, topics, blim)| StatusOptions {
+                    pow_requirement: pow,
+                    bloom_filter: bloom.map(|h| {
+                        let mut b = [0u8; 64];
+                        b[..32].copy_from_slice(&h);
+                        b[32..].copy_from_slice(&h);
+                        Bloom(b)
+                    }),
+                    light_node: light,
+                    confirmations_enabled: conf,
+                    packet_rate_limits: plim,
+                    topic_interest: topics.map(|t| t.into_iter().map(Topic).collect()),
+                    bytes_rate_limits: blim,
+                },
+            )
     }
 
     proptest! {

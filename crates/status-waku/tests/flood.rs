@@ -54,13 +54,15 @@ fn a_million_envelopes_keep_cache_and_store_bounded() {
     let src = w.add_peer(now, NodeId([1; 64]), None, Protocol::Waku1);
     let dst = w.add_peer(now, NodeId([2; 64]), None, Protocol::Waku1);
     for p in [src, dst] {
-        w.handle_input(now, p, code::STATUS, full.to_vec().into()).unwrap();
+        w.handle_input(now, p, code::STATUS, full.to_vec().into())
+            .unwrap();
     }
     while w.poll_transmit().is_some() {}
 
     let mut forwarded_packets = 0u64;
     for first in (0..TOTAL).step_by(PER_PACKET as usize) {
-        w.handle_input(now, src, code::MESSAGES, packet(first)).unwrap();
+        w.handle_input(now, src, code::MESSAGES, packet(first))
+            .unwrap();
         while let Some(t) = w.poll_transmit() {
             assert_eq!((t.peer, t.code), (dst, code::MESSAGES));
             forwarded_packets += 1;

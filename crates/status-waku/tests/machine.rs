@@ -82,7 +82,10 @@ fn status_is_sent_first_with_every_option() {
     let p = w.add_peer(now(), NodeId([7; 64]), None, Protocol::Waku1);
     let t = transmits(&mut w);
     assert_eq!(t.len(), 1);
-    assert_eq!((t[0].peer, t[0].code, t[0].protocol), (p, code::STATUS, Protocol::Waku1));
+    assert_eq!(
+        (t[0].peer, t[0].code, t[0].protocol),
+        (p, code::STATUS, Protocol::Waku1)
+    );
     let o = StatusOptions::decode(&t[0].payload).unwrap();
     assert_eq!(o, w.status_options());
     assert_eq!(o.pow_requirement, Some(0.000002));
@@ -120,7 +123,8 @@ fn status_after_the_handshake_is_ignored() {
         pow_requirement: Some(5.0),
         ..StatusOptions::default()
     };
-    w.handle_input(now(), p, code::STATUS, status(&light)).unwrap();
+    w.handle_input(now(), p, code::STATUS, status(&light))
+        .unwrap();
     assert_eq!(w.peer_view(p).unwrap().pow_requirement, 0.0);
     assert!(!w.peer_view(p).unwrap().light_node);
 }
@@ -143,7 +147,8 @@ fn status_update_topic_interest_and_bloom_replace_each_other() {
         topic_interest: Some(vec![t]),
         ..StatusOptions::default()
     };
-    w.handle_input(now(), p, code::STATUS_UPDATE, status(&ti)).unwrap();
+    w.handle_input(now(), p, code::STATUS_UPDATE, status(&ti))
+        .unwrap();
     assert_eq!(w.peer_view(p).unwrap().topic_interest, Some(vec![t]));
 
     // A bloom alone discards the topic interest.
@@ -152,7 +157,8 @@ fn status_update_topic_interest_and_bloom_replace_each_other() {
         bloom_filter: Some(bloom),
         ..StatusOptions::default()
     };
-    w.handle_input(now(), p, code::STATUS_UPDATE, status(&b)).unwrap();
+    w.handle_input(now(), p, code::STATUS_UPDATE, status(&b))
+        .unwrap();
     let v = w.peer_view(p).unwrap();
     assert_eq!((v.topic_interest.clone(), v.bloom), (None, bloom));
 
@@ -162,14 +168,20 @@ fn status_update_topic_interest_and_bloom_replace_each_other() {
         topic_interest: Some(vec![t]),
         ..StatusOptions::default()
     };
-    w.handle_input(now(), p, code::STATUS_UPDATE, status(&both)).unwrap();
+    w.handle_input(now(), p, code::STATUS_UPDATE, status(&both))
+        .unwrap();
     let v = w.peer_view(p).unwrap();
     assert_eq!((v.topic_interest.clone(), v.bloom), (Some(vec![t]), bloom));
 
     // Omitted fields are unchanged; an empty update is a no-op.
     let before = v.clone();
-    w.handle_input(now(), p, code::STATUS_UPDATE, status(&StatusOptions::default()))
-        .unwrap();
+    w.handle_input(
+        now(),
+        p,
+        code::STATUS_UPDATE,
+        status(&StatusOptions::default()),
+    )
+    .unwrap();
     assert_eq!(w.peer_view(p).unwrap(), &before);
 }
 
@@ -180,15 +192,20 @@ fn envelopes_follow_the_peers_current_interest() {
         topic_interest: Some(vec![]),
         ..StatusOptions::default()
     };
-    w.handle_input(now(), p, code::STATUS_UPDATE, status(&empty)).unwrap();
+    w.handle_input(now(), p, code::STATUS_UPDATE, status(&empty))
+        .unwrap();
     w.post(now(), env([1; 4], b"a")).unwrap();
-    assert!(transmits(&mut w).is_empty(), "empty topic interest wants nothing");
+    assert!(
+        transmits(&mut w).is_empty(),
+        "empty topic interest wants nothing"
+    );
 
     let some = StatusOptions {
         topic_interest: Some(vec![Topic([2; 4])]),
         ..StatusOptions::default()
     };
-    w.handle_input(now(), p, code::STATUS_UPDATE, status(&some)).unwrap();
+    w.handle_input(now(), p, code::STATUS_UPDATE, status(&some))
+        .unwrap();
     w.post(now(), env([1; 4], b"b")).unwrap();
     assert!(transmits(&mut w).is_empty());
     let e = env([2; 4], b"c");
@@ -217,7 +234,10 @@ fn invalid_envelopes_are_rejected() {
     w.handle_input(now(), p, code::MESSAGES, messages(&[expired, future, weak]))
         .unwrap();
     let s = w.stats().clone();
-    assert_eq!((s.expired, s.time_sync_errors, s.low_pow, s.accepted), (1, 1, 1, 0));
+    assert_eq!(
+        (s.expired, s.time_sync_errors, s.low_pow, s.accepted),
+        (1, 1, 1, 0)
+    );
     assert!(w.is_ready(p));
 
     // An oversized envelope drops the peer.
@@ -235,11 +255,20 @@ fn invalid_envelopes_are_rejected() {
     small
         .handle_input(now(), q, code::STATUS, status(&full_peer()))
         .unwrap();
-    let r = small.handle_input(now(), q, code::MESSAGES, messages(&[env([1; 4], &[0; 200])]));
+    let r = small.handle_input(
+        now(),
+        q,
+        code::MESSAGES,
+        messages(&[env([1; 4], &[0; 200])]),
+    );
     assert!(matches!(r, Err(Error::EnvelopeTooLarge { .. })));
-    assert!(events(&mut small)
-        .iter()
-        .any(|e| matches!(e, Event::PeerDropped { reason: DropReason::Misbehaved(_), .. })));
+    assert!(events(&mut small).iter().any(|e| matches!(
+        e,
+        Event::PeerDropped {
+            reason: DropReason::Misbehaved(_),
+            ..
+        }
+    )));
     assert_eq!(
         small.handle_input(now(), q, code::MESSAGES, messages(&[])),
         Err(Error::UnknownPeer(q.0))
@@ -285,7 +314,8 @@ fn a_light_node_never_forwards_but_sends_its_own() {
     let a = w.add_peer(now(), NodeId([1; 64]), None, Protocol::Waku1);
     let b = w.add_peer(now(), NodeId([2; 64]), None, Protocol::Waku1);
     for p in [a, b] {
-        w.handle_input(now(), p, code::STATUS, status(&full_peer())).unwrap();
+        w.handle_input(now(), p, code::STATUS, status(&full_peer()))
+            .unwrap();
     }
     let _ = transmits(&mut w);
     w.handle_input(now(), a, code::MESSAGES, messages(&[env([1; 4], b"x")]))
@@ -311,10 +341,15 @@ fn two_light_nodes_drop_each_other() {
         light_node: Some(true),
         ..StatusOptions::default()
     };
-    w.handle_input(now(), p, code::STATUS, status(&light)).unwrap();
-    assert!(events(&mut w)
-        .iter()
-        .any(|e| matches!(e, Event::PeerDropped { reason: DropReason::BothLight, .. })));
+    w.handle_input(now(), p, code::STATUS, status(&light))
+        .unwrap();
+    assert!(events(&mut w).iter().any(|e| matches!(
+        e,
+        Event::PeerDropped {
+            reason: DropReason::BothLight,
+            ..
+        }
+    )));
 }
 
 #[test]
@@ -330,7 +365,8 @@ fn confirmations_answer_each_messages_packet_with_its_keccak() {
     let good = env([1; 4], b"ok");
     let future = Envelope::new(T0 as u32 + 100, 60, Topic([1; 4]), vec![2]);
     let payload = messages(&[good, future.clone()]);
-    w.handle_input(now(), p, code::MESSAGES, payload.clone()).unwrap();
+    w.handle_input(now(), p, code::MESSAGES, payload.clone())
+        .unwrap();
     let t = transmits(&mut w);
     let batch = keccak256(&payload);
     let resp = t.iter().find(|t| t.code == code::MESSAGE_RESPONSE).unwrap();
@@ -347,7 +383,8 @@ fn batch_acks_and_responses_from_peers_become_events() {
     let (mut w, p) = ready(cfg(), &full_peer());
     let mut ack = vec![0xa0];
     ack.extend_from_slice(&[5; 32]);
-    w.handle_input(now(), p, code::BATCH_ACK, ack.into()).unwrap();
+    w.handle_input(now(), p, code::BATCH_ACK, ack.into())
+        .unwrap();
     let mut resp = Vec::new();
     MessageResponse {
         batch_hash: [6; 32],
@@ -376,20 +413,28 @@ fn p2p_messages_are_accepted_only_from_trusted_peers_and_never_forwarded() {
     let ms = w.add_peer(now(), NodeId([1; 64]), None, Protocol::Waku1);
     let other = w.add_peer(now(), NodeId([2; 64]), None, Protocol::Waku1);
     for p in [ms, other] {
-        w.handle_input(now(), p, code::STATUS, status(&full_peer())).unwrap();
+        w.handle_input(now(), p, code::STATUS, status(&full_peer()))
+            .unwrap();
     }
     let _ = transmits(&mut w);
     let _ = events(&mut w);
     // An expired envelope, as a mailserver sends history.
-    let mut rng = <rand_chacha::ChaCha20Rng as rand_chacha::rand_core::SeedableRng>::from_seed([1; 32]);
-    let mut params = status_waku::MessageParams::new(b"old", status_waku::Encryption::Symmetric(&key), topic);
+    let mut rng =
+        <rand_chacha::ChaCha20Rng as rand_chacha::rand_core::SeedableRng>::from_seed([1; 32]);
+    let mut params =
+        status_waku::MessageParams::new(b"old", status_waku::Encryption::Symmetric(&key), topic);
     params.ttl = 10;
     let old = status_waku::wrap(&mut rng, &params, Timestamp::from_secs(T0 - 3600)).unwrap();
     let payload = messages(&[old]);
-    w.handle_input(now(), ms, code::P2P_MESSAGE, payload.clone()).unwrap();
-    assert!(events(&mut w).is_empty(), "untrusted peer's P2P message was used");
+    w.handle_input(now(), ms, code::P2P_MESSAGE, payload.clone())
+        .unwrap();
+    assert!(
+        events(&mut w).is_empty(),
+        "untrusted peer's P2P message was used"
+    );
     w.set_trusted(ms, true).unwrap();
-    w.handle_input(now(), ms, code::P2P_MESSAGE, payload).unwrap();
+    w.handle_input(now(), ms, code::P2P_MESSAGE, payload)
+        .unwrap();
     let e = events(&mut w);
     assert!(matches!(e.as_slice(), [Event::Message(d)] if d.p2p && d.message.payload() == b"old"));
     assert!(transmits(&mut w).is_empty());
@@ -434,9 +479,13 @@ fn rate_limits_drop_packets_then_the_peer() {
         w.handle_input(now(), p, code::MESSAGES, messages(&[env([8; 4], b"x")])),
         Err(Error::RateLimitExceeded)
     );
-    assert!(events(&mut w)
-        .iter()
-        .any(|e| matches!(e, Event::PeerDropped { reason: DropReason::RateLimited, .. })));
+    assert!(events(&mut w).iter().any(|e| matches!(
+        e,
+        Event::PeerDropped {
+            reason: DropReason::RateLimited,
+            ..
+        }
+    )));
 
     // An exempt peer is never limited.
     let mut config = config;
@@ -461,7 +510,8 @@ fn topic_rate_limits_drop_envelopes_per_topic() {
     };
     let (mut w, p) = ready(config, &full_peer());
     let es: Vec<Envelope> = (0..5u8).map(|i| env([1; 4], &[i])).collect();
-    w.handle_input(now(), p, code::MESSAGES, messages(&es)).unwrap();
+    w.handle_input(now(), p, code::MESSAGES, messages(&es))
+        .unwrap();
     w.handle_input(now(), p, code::MESSAGES, messages(&[env([2; 4], b"o")]))
         .unwrap();
     assert_eq!(w.stats().accepted, 3);
@@ -483,7 +533,10 @@ fn outgoing_batches_respect_the_peers_advertised_limit() {
     w.post(now(), env([1; 4], b"a")).unwrap();
     assert_eq!(transmits(&mut w).len(), 1);
     w.post(now(), env([1; 4], b"b")).unwrap();
-    assert!(transmits(&mut w).is_empty(), "second packet within the second");
+    assert!(
+        transmits(&mut w).is_empty(),
+        "second packet within the second"
+    );
     let (t, why) = w.poll_timeout().unwrap();
     assert_eq!(why, "transmit");
     w.handle_timeout(t.max(now().saturating_add(Duration::from_secs(1))));
@@ -502,7 +555,10 @@ fn subscribing_announces_the_new_topic_interest() {
     let t = Topic([5; 4]);
     let id = w.subscribe(Filter::symmetric(vec![t], [1; 32]));
     let tx = transmits(&mut w);
-    assert_eq!((tx.len(), tx[0].peer, tx[0].code), (1, p, code::STATUS_UPDATE));
+    assert_eq!(
+        (tx.len(), tx[0].peer, tx[0].code),
+        (1, p, code::STATUS_UPDATE)
+    );
     let o = StatusOptions::decode(&tx[0].payload).unwrap();
     assert_eq!(o.topic_interest, Some(vec![t]));
     assert_eq!(o.bloom_filter, None);
@@ -520,7 +576,10 @@ fn whisper_peers_handshake_and_update_pow_and_bloom() {
     let mut w = Waku::new(cfg(), now());
     let p = w.add_peer(now(), NodeId([1; 64]), None, Protocol::Shh6);
     let t = transmits(&mut w);
-    assert_eq!((t[0].code, t[0].protocol), (shh_code::STATUS, Protocol::Shh6));
+    assert_eq!(
+        (t[0].code, t[0].protocol),
+        (shh_code::STATUS, Protocol::Shh6)
+    );
     let ours = ShhStatus::decode(&t[0].payload).unwrap();
     assert_eq!(ours.bloom_filter, Bloom::FULL);
     w.handle_input(now(), p, shh_code::STATUS, vec![0xc1, 0x06].into())
@@ -536,7 +595,8 @@ fn whisper_peers_handshake_and_update_pow_and_bloom() {
     let bloom = Bloom::from_topic(Topic([1; 4]));
     let mut b = vec![0xb8, 64];
     b.extend_from_slice(&bloom.0);
-    w.handle_input(now(), p, shh_code::BLOOM_FILTER, b.into()).unwrap();
+    w.handle_input(now(), p, shh_code::BLOOM_FILTER, b.into())
+        .unwrap();
     assert_eq!(w.peer_view(p).unwrap().bloom, bloom);
     // A wrong version fails the handshake.
     let q = w.add_peer(now(), NodeId([2; 64]), None, Protocol::Shh6);

@@ -116,7 +116,10 @@ fn an_envelope_reaches_every_full_node_and_only_the_light_nodes_on_its_topic() {
         assert!(net.nodes[i].has_envelope(&hash), "full node {i}");
     }
     for l in LIGHT_A {
-        assert!(net.nodes[l].has_envelope(&hash), "light node {l} on topic A");
+        assert!(
+            net.nodes[l].has_envelope(&hash),
+            "light node {l} on topic A"
+        );
         let got: Vec<_> = net.events[l]
             .iter()
             .filter_map(|e| match e {
@@ -130,8 +133,14 @@ fn an_envelope_reaches_every_full_node_and_only_the_light_nodes_on_its_topic() {
         assert!(!got[0].p2p);
     }
     for l in LIGHT_B {
-        assert!(!net.nodes[l].has_envelope(&hash), "light node {l} on topic B");
-        assert_eq!(net.messages_packets[l], 0, "light node {l} got a Messages packet");
+        assert!(
+            !net.nodes[l].has_envelope(&hash),
+            "light node {l} on topic B"
+        );
+        assert_eq!(
+            net.messages_packets[l], 0,
+            "light node {l} got a Messages packet"
+        );
     }
     // Light nodes never forward what they receive.
     for l in LIGHT_A {
@@ -171,7 +180,9 @@ fn duplicates_are_not_re_forwarded() {
         v
     };
     let p = net.peer_of(5, 4);
-    net.nodes[5].handle_input(net.now, p, 1, raw.into()).unwrap();
+    net.nodes[5]
+        .handle_input(net.now, p, 1, raw.into())
+        .unwrap();
     net.run();
     let after: Vec<u64> = net.nodes.iter().map(|n| n.stats().forwarded).collect();
     assert_eq!(before, after);

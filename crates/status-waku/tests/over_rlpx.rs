@@ -55,7 +55,9 @@ async fn run(
     loop {
         while let Some(t) = waku.poll_transmit() {
             assert_eq!(t.peer, peer);
-            conn.send(t.protocol.name(), t.code, t.payload).await.unwrap();
+            conn.send(t.protocol.name(), t.code, t.payload)
+                .await
+                .unwrap();
         }
         let mut done = false;
         while let Some(e) = waku.poll_event() {
@@ -66,7 +68,9 @@ async fn run(
             // Flush what the last event produced (an answer, an ack).
             waku.send_pending(now());
             while let Some(t) = waku.poll_transmit() {
-                conn.send(t.protocol.name(), t.code, t.payload).await.unwrap();
+                conn.send(t.protocol.name(), t.code, t.payload)
+                    .await
+                    .unwrap();
             }
             // Keep reading a moment so the peer's last packets are taken.
             let _ = tokio::time::timeout(Duration::from_millis(500), async {
@@ -77,7 +81,10 @@ async fn run(
             .await;
             return seen;
         }
-        assert!(tokio::time::Instant::now() < deadline, "timed out; saw {seen:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out; saw {seen:?}"
+        );
         let wake = waku
             .poll_timeout()
             .map(|(t, _)| t.as_millis().saturating_sub(now().as_millis()))
@@ -103,8 +110,11 @@ async fn waku_runs_over_rlpx_between_two_status_rs_nodes() {
     let b_key = SecretKey::from_bytes(&[0xb2; 32]).unwrap();
     let enode = Enode::new(&a_key.public_key(), addr);
 
-    let accept = tokio::spawn(async move { Connection::accept(rlpx_config(), a_key, &listener).await });
-    let b_conn = Connection::connect(rlpx_config(), b_key, &enode).await.unwrap();
+    let accept =
+        tokio::spawn(async move { Connection::accept(rlpx_config(), a_key, &listener).await });
+    let b_conn = Connection::connect(rlpx_config(), b_key, &enode)
+        .await
+        .unwrap();
     let a_conn = accept.await.unwrap().unwrap();
     assert_eq!(a_conn.shared_capabilities()[0].cap.to_string(), "waku/1");
 
@@ -117,7 +127,12 @@ async fn waku_runs_over_rlpx_between_two_status_rs_nodes() {
         },
         now(),
     );
-    let a_peer = a.add_peer(now(), a_conn.remote_id(), Some(a_conn.peer_addr().ip()), Protocol::Waku1);
+    let a_peer = a.add_peer(
+        now(),
+        a_conn.remote_id(),
+        Some(a_conn.peer_addr().ip()),
+        Protocol::Waku1,
+    );
     a.subscribe(Filter::symmetric(
         vec![Topic::from_name("reply")],
         *symmetric_key_from_password("reply"),
@@ -130,11 +145,19 @@ async fn waku_runs_over_rlpx_between_two_status_rs_nodes() {
         vec![Topic::from_name("status")],
         *symmetric_key_from_password("status"),
     ));
-    let b_peer = b.add_peer(now(), b_conn.remote_id(), Some(b_conn.peer_addr().ip()), Protocol::Waku1);
+    let b_peer = b.add_peer(
+        now(),
+        b_conn.remote_id(),
+        Some(b_conn.peer_addr().ip()),
+        Protocol::Waku1,
+    );
 
-    let a_task = tokio::spawn(run(a_conn, a, a_peer, |_, e| {
-        matches!(e, Event::Message(d) if d.message.payload() == b"hello from b")
-    }));
+    let a_task = tokio::spawn(run(
+        a_conn,
+        a,
+        a_peer,
+        |_, e| matches!(e, Event::Message(d) if d.message.payload() == b"hello from b"),
+    ));
     let mut reply = None;
     let mut got_first = false;
     let b_events = run(b_conn, b, b_peer, |waku, e| match e {
@@ -171,5 +194,7 @@ async fn waku_runs_over_rlpx_between_two_status_rs_nodes() {
     assert_eq!(a_saw.topic_interest, Some(vec![Topic::from_name("status")]));
     let b_saw = ready(&b_events);
     assert_eq!(b_saw.confirmations_enabled, Some(true));
-    assert!(b_events.iter().any(|e| matches!(e, Event::BatchSent { .. })));
+    assert!(b_events
+        .iter()
+        .any(|e| matches!(e, Event::BatchSent { .. })));
 }

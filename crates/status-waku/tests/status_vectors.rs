@@ -104,8 +104,12 @@ fn message_response_round_trips_status_go_bytes() {
             let mut out = Vec::new();
             r.encode(&mut out);
             assert_eq!(out, rlp, "{field}");
-            let p = Packet::decode(code::MESSAGE_RESPONSE, &Bytes::from(rlp), &Limits::default());
-            assert_eq!(p.unwrap(), Packet::MessageResponse(Some(r)));
+            let p = Packet::decode(
+                code::MESSAGE_RESPONSE,
+                &Bytes::from(rlp),
+                &Limits::default(),
+            );
+            assert_eq!(p.unwrap(), Packet::MessageResponse(r));
         }
         seen += 1;
     }

@@ -27,7 +27,8 @@ pub fn ecdh(public: &PublicKey, secret: &SecretKey) -> Result<Zeroizing<[u8; 33]
     let pk = secp256k1::PublicKey::from_slice(&public.to_compressed())
         .map_err(|_| Error::InvalidPublicKey)?;
     let sk_bytes = secret.to_bytes();
-    let sk = secp256k1::SecretKey::from_slice(&sk_bytes[..]).map_err(|_| Error::InvalidPublicKey)?;
+    let sk =
+        secp256k1::SecretKey::from_slice(&sk_bytes[..]).map_err(|_| Error::InvalidPublicKey)?;
     let point = Zeroizing::new(secp256k1::ecdh::shared_secret_point(&pk, &sk));
     let mut out = Zeroizing::new([0u8; 33]);
     out[0] = 0x02 | (point[63] & 1);
@@ -192,7 +193,10 @@ mod tests {
     #[test]
     fn id_signature_round_trips_and_rejects_other_inputs() {
         let key = SecretKey::from_bytes(&[5; 32]).unwrap();
-        let eph = SecretKey::from_bytes(&[6; 32]).unwrap().public_key().to_compressed();
+        let eph = SecretKey::from_bytes(&[6; 32])
+            .unwrap()
+            .public_key()
+            .to_compressed();
         let dest = NodeId([9; 32]);
         let sig = id_sign(&key, b"challenge", &eph, &dest);
         assert!(id_verify(&key.public_key(), &sig, b"challenge", &eph, &dest).is_ok());

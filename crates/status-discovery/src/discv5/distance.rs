@@ -42,7 +42,11 @@ pub(crate) fn random_at_distance(origin: &NodeId, distance: u16, random: [u8; 32
         *b = 0;
     }
     let in_byte = (bit % 8) as u32;
-    let keep: u8 = if in_byte == 7 { 0xff } else { (1u8 << (in_byte + 1)) - 1 };
+    let keep: u8 = if in_byte == 7 {
+        0xff
+    } else {
+        (1u8 << (in_byte + 1)) - 1
+    };
     xor[byte] = (xor[byte] & keep) | (1u8 << in_byte);
     let mut out = origin.0;
     for (o, x) in out.iter_mut().zip(xor.iter()) {

@@ -94,7 +94,10 @@ impl KBucketTable {
     }
 
     pub fn get_mut(&mut self, id: &NodeId) -> Option<&mut Entry> {
-        self.bucket_mut(id)?.entries.iter_mut().find(|e| e.id() == *id)
+        self.bucket_mut(id)?
+            .entries
+            .iter_mut()
+            .find(|e| e.id() == *id)
     }
 
     /// Offers a node seen at `addr` (its record's endpoint, or where its

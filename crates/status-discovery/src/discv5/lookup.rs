@@ -59,13 +59,7 @@ pub(crate) struct Lookup {
 }
 
 impl Lookup {
-    pub fn new(
-        target: NodeId,
-        seeds: Vec<Enr>,
-        k: usize,
-        alpha: usize,
-        internal: bool,
-    ) -> Lookup {
+    pub fn new(target: NodeId, seeds: Vec<Enr>, k: usize, alpha: usize, internal: bool) -> Lookup {
         let mut l = Lookup {
             target,
             internal,

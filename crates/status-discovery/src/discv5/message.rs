@@ -261,8 +261,7 @@ impl Message {
                         IpAddr::V4(Ipv4Addr::from(a))
                     }
                     b if b.len() == 16 => {
-                        let a: [u8; 16] =
-                            b.try_into().map_err(|_| Error::InvalidMessage("ip"))?;
+                        let a: [u8; 16] = b.try_into().map_err(|_| Error::InvalidMessage("ip"))?;
                         IpAddr::V6(Ipv6Addr::from(a))
                     }
                     _ => return Err(Error::InvalidMessage("recipient-ip is not 4 or 16 bytes")),
@@ -329,7 +328,8 @@ mod tests {
     use proptest::prelude::*;
 
     fn arb_id() -> impl Strategy<Value = RequestId> {
-        proptest::collection::vec(any::<u8>(), 0..=8).prop_map(|b| RequestId::from_slice(&b).unwrap())
+        proptest::collection::vec(any::<u8>(), 0..=8)
+            .prop_map(|b| RequestId::from_slice(&b).unwrap())
     }
 
     fn arb_record() -> impl Strategy<Value = Vec<u8>> {
@@ -343,21 +343,55 @@ mod tests {
     fn arb_message() -> impl Strategy<Value = Message> {
         let bytes = || proptest::collection::vec(any::<u8>(), 0..100);
         prop_oneof![
-            (arb_id(), any::<u64>()).prop_map(|(request_id, enr_seq)| Message::Ping { request_id, enr_seq }),
-            (arb_id(), any::<u64>(), any::<[u8; 4]>(), any::<[u8; 16]>(), any::<bool>(), any::<u16>())
+            (arb_id(), any::<u64>()).prop_map(|(request_id, enr_seq)| Message::Ping {
+                request_id,
+                enr_seq
+            }),
+            (
+                arb_id(),
+                any::<u64>(),
+                any::<[u8; 4]>(),
+                any::<[u8; 16]>(),
+                any::<bool>(),
+                any::<u16>()
+            )
                 .prop_map(|(request_id, enr_seq, v4, v6, four, port)| Message::Pong {
                     request_id,
                     enr_seq,
-                    ip: if four { IpAddr::from(v4) } else { IpAddr::from(v6) },
+                    ip: if four {
+                        IpAddr::from(v4)
+                    } else {
+                        IpAddr::from(v6)
+                    },
                     port,
                 }),
-            (arb_id(), proptest::collection::vec(0u16..=256, 0..10))
-                .prop_map(|(request_id, distances)| Message::FindNode { request_id, distances }),
-            (arb_id(), any::<u64>(), proptest::collection::vec(arb_record(), 0..4))
-                .prop_map(|(request_id, total, enrs)| Message::Nodes { request_id, total, enrs }),
-            (arb_id(), bytes(), bytes())
-                .prop_map(|(request_id, protocol, request)| Message::TalkReq { request_id, protocol, request }),
-            (arb_id(), bytes()).prop_map(|(request_id, response)| Message::TalkResp { request_id, response }),
+            (arb_id(), proptest::collection::vec(0u16..=256, 0..10)).prop_map(
+                |(request_id, distances)| Message::FindNode {
+                    request_id,
+                    distances
+                }
+            ),
+            (
+                arb_id(),
+                any::<u64>(),
+                proptest::collection::vec(arb_record(), 0..4)
+            )
+                .prop_map(|(request_id, total, enrs)| Message::Nodes {
+                    request_id,
+                    total,
+                    enrs
+                }),
+            (arb_id(), bytes(), bytes()).prop_map(|(request_id, protocol, request)| {
+                Message::TalkReq {
+                    request_id,
+                    protocol,
+                    request,
+                }
+            }),
+            (arb_id(), bytes()).prop_map(|(request_id, response)| Message::TalkResp {
+                request_id,
+                response
+            }),
         ]
     }
 
@@ -392,6 +426,9 @@ mod tests {
         );
         // FINDNODE [1, [257]]
         assert!(Message::decode(&hex::decode("03c601c3820101").unwrap()).is_err());
-        assert_eq!(Message::decode(&[0x07, 0xc0]), Err(Error::UnknownMessageType(7)));
+        assert_eq!(
+            Message::decode(&[0x07, 0xc0]),
+            Err(Error::UnknownMessageType(7))
+        );
     }
 }

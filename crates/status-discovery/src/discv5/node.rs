@@ -601,7 +601,13 @@ impl Discv5 {
         let _ = self.start_lookup(now, target, true);
     }
 
-    fn request_failed(&mut self, now: Timestamp, id: RequestId, p: PendingRequest, why: &'static str) {
+    fn request_failed(
+        &mut self,
+        now: Timestamp,
+        id: RequestId,
+        p: PendingRequest,
+        why: &'static str,
+    ) {
         let node = p.node_id();
         match p.origin {
             Origin::App => {
@@ -721,7 +727,12 @@ impl Discv5 {
     }
 
     /// Seals `pt` in an ordinary message packet with the session's key.
-    fn ordinary_packet(&mut self, dest: NodeId, addr: SocketAddr, pt: &[u8]) -> Option<(Nonce, Vec<u8>)> {
+    fn ordinary_packet(
+        &mut self,
+        dest: NodeId,
+        addr: SocketAddr,
+        pt: &[u8],
+    ) -> Option<(Nonce, Vec<u8>)> {
         let iv = self.random_iv();
         let session = self.sessions.get_mut(&(dest, addr))?;
         let nonce = session.next_nonce(&mut self.rng);
@@ -802,7 +813,9 @@ impl Discv5 {
         let handshaking = match self.sessions.get(&(dest, addr)) {
             Some(s) => !s.confirmed,
             None => self.pending.values().any(|p| {
-                p.node_id() == dest && p.addr == addr && matches!(p.state, RequestState::Sent { .. })
+                p.node_id() == dest
+                    && p.addr == addr
+                    && matches!(p.state, RequestState::Sent { .. })
             }),
         };
         let state = if handshaking {
@@ -930,7 +943,8 @@ impl Discv5 {
     /// Step 2: challenge a packet we cannot decrypt.
     fn send_whoareyou(&mut self, now: Timestamp, src_id: NodeId, from: SocketAddr, nonce: Nonce) {
         let key = (src_id, from);
-        if !self.challenges.contains_key(&key) && self.challenges.len() >= self.config.max_challenges
+        if !self.challenges.contains_key(&key)
+            && self.challenges.len() >= self.config.max_challenges
         {
             return;
         }
@@ -974,7 +988,13 @@ impl Discv5 {
         if p.addr != from {
             return Err(Error::UnexpectedWhoAreYou);
         }
-        if matches!(p.state, RequestState::Sent { handshaken: true, .. }) {
+        if matches!(
+            p.state,
+            RequestState::Sent {
+                handshaken: true,
+                ..
+            }
+        ) {
             // One handshake per request: a second challenge means the peer
             // rejects ours.
             self.nonces.remove(&nonce);
@@ -1028,7 +1048,13 @@ impl Discv5 {
                 **id != request_id
                     && p.node_id() == dest
                     && p.addr == from
-                    && matches!(p.state, RequestState::Sent { handshaken: false, .. })
+                    && matches!(
+                        p.state,
+                        RequestState::Sent {
+                            handshaken: false,
+                            ..
+                        }
+                    )
             })
             .map(|(id, _)| *id)
             .collect();
@@ -1279,7 +1305,9 @@ impl Discv5 {
             }
         }
         if bad {
-            Err(Error::InvalidRecord("NODES record invalid or at a distance not asked for"))
+            Err(Error::InvalidRecord(
+                "NODES record invalid or at a distance not asked for",
+            ))
         } else {
             Ok(())
         }
@@ -1298,7 +1326,8 @@ impl Discv5 {
             }
         }
         self.record_cache_order.push_back(enr.as_bytes().to_vec());
-        self.record_cache.insert(enr.as_bytes().to_vec(), enr.clone());
+        self.record_cache
+            .insert(enr.as_bytes().to_vec(), enr.clone());
     }
 
     fn usable_for_lookup(&self, enrs: Vec<Enr>) -> Vec<Enr> {
@@ -1307,7 +1336,13 @@ impl Discv5 {
             .collect()
     }
 
-    fn nodes_complete(&mut self, now: Timestamp, request_id: RequestId, src: NodeId, p: PendingRequest) {
+    fn nodes_complete(
+        &mut self,
+        now: Timestamp,
+        request_id: RequestId,
+        src: NodeId,
+        p: PendingRequest,
+    ) {
         match p.origin {
             Origin::App => self.push_event(Event::Nodes {
                 request_id,
@@ -1324,17 +1359,17 @@ impl Discv5 {
                         }
                     }
                 }
-                let follow_up = self
-                    .lookups
-                    .get_mut(&l)
-                    .and_then(|lookup| lookup.on_response(&src, found, p.nodes_messages as u32, full));
+                let follow_up = self.lookups.get_mut(&l).and_then(|lookup| {
+                    lookup.on_response(&src, found, p.nodes_messages as u32, full)
+                });
                 if let Some((enr, distances)) = follow_up {
-                    let sent = self.send_request(now, &enr, p.addr, Origin::Lookup(l), |request_id| {
-                        Message::FindNode {
-                            request_id,
-                            distances,
-                        }
-                    });
+                    let sent =
+                        self.send_request(now, &enr, p.addr, Origin::Lookup(l), |request_id| {
+                            Message::FindNode {
+                                request_id,
+                                distances,
+                            }
+                        });
                     if sent.is_err() {
                         if let Some(lookup) = self.lookups.get_mut(&l) {
                             lookup.follow_up_failed(&src);

@@ -247,7 +247,10 @@ pub struct DecodedPacket<'a> {
 /// Rejects (with a typed error, never a panic) sizes outside 63..=1280,
 /// a wrong protocol-id or version, unknown flags, authdata sizes that do
 /// not fit the flag or the datagram, and WHOAREYOU packets with a body.
-pub fn decode_packet<'a>(local_id: &NodeId, datagram: &'a [u8]) -> Result<DecodedPacket<'a>, Error> {
+pub fn decode_packet<'a>(
+    local_id: &NodeId,
+    datagram: &'a [u8],
+) -> Result<DecodedPacket<'a>, Error> {
     if datagram.len() < MIN_PACKET_SIZE {
         return Err(Error::PacketTooSmall(datagram.len()));
     }
@@ -368,9 +371,6 @@ mod tests {
             decode_packet(&id, &[0; 1281]),
             Err(Error::PacketTooLarge(1281))
         );
-        assert_eq!(
-            decode_packet(&id, &[0; 100]),
-            Err(Error::InvalidProtocolId)
-        );
+        assert_eq!(decode_packet(&id, &[0; 100]), Err(Error::InvalidProtocolId));
     }
 }

@@ -6,8 +6,8 @@ use rand_core::RngCore;
 use status_core::Timestamp;
 
 use super::crypto::{decrypt_message, SessionKeys};
-use super::Error;
 use super::packet::Nonce;
+use super::Error;
 use crate::enr::Enr;
 
 /// Established session keys with one (node id, endpoint).

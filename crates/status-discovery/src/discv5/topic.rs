@@ -46,7 +46,12 @@ pub fn topics(enr: &Enr) -> Vec<String> {
     };
     items
         .take(MAX_TOPICS)
-        .filter_map(|i| i.ok()?.bytes().ok().map(|b| String::from_utf8_lossy(b).into_owned()))
+        .filter_map(|i| {
+            i.ok()?
+                .bytes()
+                .ok()
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+        })
         .collect()
 }
 

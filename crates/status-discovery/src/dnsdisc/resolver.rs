@@ -14,8 +14,10 @@
 //!    other lists (bounded by [`Config::max_trees`]);
 //! 4. look at the root again when its TTL runs out (clamped to
 //!    [`Config::min_recheck`]..[`Config::max_recheck`]) and walk the tree
-//!    again when it changed. Records already reported are not reported
-//!    twice.
+//!    again when it changed, looking up only entries whose hash is new:
+//!    a hash names its whole subtree, so unchanged subtrees are expanded
+//!    from the previous walk (the spec's incremental synchronisation).
+//!    Records already reported are not reported twice.
 //!
 //! Lookups in flight, entries per tree, linked trees and queued events are
 //! bounded by [`Config`]; a lookup not answered within
@@ -185,6 +187,19 @@ struct TreeState {
     limit_hit: bool,
     /// Walk counter: answers from an older walk are dropped.
     walk: u64,
+    /// Entries resolved in earlier walks, by hash: a merkle hash names its
+    /// whole subtree, so an unchanged subtree is expanded from here without
+    /// a lookup (incremental re-sync). Pruned to the current walk's hashes
+    /// when a walk ends.
+    cache: HashMap<EntryHash, Cached>,
+}
+
+/// What a resolved entry was, enough to walk it again without DNS.
+#[derive(Debug, Clone)]
+enum Cached {
+    Branch(Vec<EntryHash>),
+    Enr,
+    Link,
 }
 
 /// The EIP-1459 tree resolver. See the module docs for the run loop.
@@ -244,6 +259,7 @@ impl Resolver {
                 incomplete: false,
                 limit_hit: false,
                 walk: 0,
+                cache: HashMap::new(),
             },
         );
         Ok(true)
@@ -470,30 +486,25 @@ impl Resolver {
                 return Err(e);
             }
         };
+        let cached = match &entry {
+            Entry::Branch(children) => Cached::Branch(children.clone()),
+            Entry::Enr(_) => Cached::Enr,
+            Entry::Link(_) => Cached::Link,
+        };
+        if tree.cache.len() < max_entries {
+            tree.cache.insert(hash, cached);
+        }
         match entry {
             Entry::Branch(children) => {
-                for child in children {
-                    if tree.seen.contains(&child) {
-                        continue;
-                    }
-                    if tree.seen.len() >= max_entries {
-                        if !tree.limit_hit {
-                            tree.limit_hit = true;
-                            tree.incomplete = true;
-                            self.events.push_back(Event::Failed {
-                                domain: domain.to_owned(),
-                                name: format!("{hash}.{domain}"),
-                                error: Some(Error::TreeLimit {
-                                    what: "entries",
-                                    max: max_entries,
-                                }),
-                            });
-                        }
-                        break;
-                    }
-                    tree.seen.insert(child);
-                    tree.pending.push((child, subtree));
-                }
+                expand(
+                    tree,
+                    &mut self.events,
+                    max_entries,
+                    domain,
+                    hash,
+                    &children,
+                    subtree,
+                );
             }
             Entry::Enr(enr) => {
                 if tree.known.insert(hash) {
@@ -530,6 +541,8 @@ impl Resolver {
         };
         if tree.walking && tree.pending.is_empty() && tree.in_flight == 0 {
             tree.walking = false;
+            let seen = &tree.seen;
+            tree.cache.retain(|h, _| seen.contains(h));
             let seq = tree.root.as_ref().map_or(0, |r| r.seq);
             let complete = !tree.incomplete;
             self.events.push_back(Event::Synced {
@@ -592,6 +605,34 @@ impl Resolver {
             };
             let idx = r % tree.pending.len();
             let (hash, subtree) = tree.pending.swap_remove(idx);
+            if let Some(cached) = tree.cache.get(&hash).cloned() {
+                // Known from an earlier walk: no lookup needed.
+                match (cached, subtree) {
+                    (Cached::Branch(children), _) => {
+                        let max = self.config.max_entries;
+                        expand(
+                            tree,
+                            &mut self.events,
+                            max,
+                            &domain,
+                            hash,
+                            &children,
+                            subtree,
+                        );
+                    }
+                    (Cached::Enr, Subtree::Enr) | (Cached::Link, Subtree::Link) => {}
+                    _ => {
+                        tree.incomplete = true;
+                        self.events.push_back(Event::Failed {
+                            domain: domain.clone(),
+                            name: format!("{hash}.{domain}"),
+                            error: Some(Error::MisplacedEntry(subtree.name())),
+                        });
+                    }
+                }
+                self.finish_walk(&domain);
+                continue;
+            }
             let name = format!("{hash}.{domain}");
             if self.in_flight.contains_key(&name) {
                 // Still out from a replaced walk; its answer will be dropped
@@ -611,5 +652,40 @@ impl Resolver {
             );
             self.lookups.push_back(TxtLookup { name });
         }
+    }
+}
+
+/// Queues the children of a branch for the current walk, within the
+/// entry bound (reported once per walk when hit).
+fn expand(
+    tree: &mut TreeState,
+    events: &mut VecDeque<Event>,
+    max_entries: usize,
+    domain: &str,
+    hash: EntryHash,
+    children: &[EntryHash],
+    subtree: Subtree,
+) {
+    for &child in children {
+        if tree.seen.contains(&child) {
+            continue;
+        }
+        if tree.seen.len() >= max_entries {
+            if !tree.limit_hit {
+                tree.limit_hit = true;
+                tree.incomplete = true;
+                events.push_back(Event::Failed {
+                    domain: domain.to_owned(),
+                    name: format!("{hash}.{domain}"),
+                    error: Some(Error::TreeLimit {
+                        what: "entries",
+                        max: max_entries,
+                    }),
+                });
+            }
+            break;
+        }
+        tree.seen.insert(child);
+        tree.pending.push((child, subtree));
     }
 }

@@ -113,7 +113,7 @@ impl Net {
                 && self
                     .nodes
                     .iter()
-                    .all(|n| !n.poll_timeout().is_some_and(|(_, why)| why == "transmit"))
+                    .all(|n| n.poll_timeout().is_none_or(|(_, why)| why != "transmit"))
             {
                 return;
             }
