@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use keccak_asm::{Digest, Keccak256};
+use keccak_asm::Keccak256;
 use status_core::{NodeId, Timestamp};
 use status_waku::packet::code;
 use status_waku::peer::{PeerId, Protocol};

@@ -23,13 +23,15 @@ const N: usize = 200;
 const K: usize = 16;
 const LATENCY: Duration = Duration::from_millis(10);
 
+/// A datagram on a link: (deliver at, sequence, from, to index, bytes).
+type InFlight = (Timestamp, u64, SocketAddr, usize, Vec<u8>);
+
 struct Net {
     nodes: Vec<Discv5>,
     enrs: Vec<Enr>,
     addrs: BTreeMap<SocketAddr, usize>,
     alive: Vec<bool>,
-    /// (deliver at, sequence, from, to index, datagram)
-    queue: BinaryHeap<Reverse<(Timestamp, u64, SocketAddr, usize, Vec<u8>)>>,
+    queue: BinaryHeap<Reverse<InFlight>>,
     wake: Vec<Timestamp>,
     seq: u64,
     now: Timestamp,

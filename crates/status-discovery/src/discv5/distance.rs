@@ -19,9 +19,8 @@ pub fn log2_distance(a: &NodeId, b: &NodeId) -> u16 {
 
 /// Compares `a` and `b` by XOR distance to `target`.
 pub fn cmp_distance(target: &NodeId, a: &NodeId, b: &NodeId) -> Ordering {
-    for i in 0..32 {
-        let da = target.0[i] ^ a.0[i];
-        let db = target.0[i] ^ b.0[i];
+    for ((t, x), y) in target.0.iter().zip(a.0.iter()).zip(b.0.iter()) {
+        let (da, db) = (t ^ x, t ^ y);
         if da != db {
             return da.cmp(&db);
         }

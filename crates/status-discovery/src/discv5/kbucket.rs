@@ -89,6 +89,10 @@ impl KBucketTable {
         self.buckets.iter().map(|b| b.entries.len()).sum()
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.buckets.iter().all(|b| b.entries.is_empty())
+    }
+
     pub fn get(&self, id: &NodeId) -> Option<&Entry> {
         self.bucket(id)?.entries.iter().find(|e| e.id() == *id)
     }
@@ -212,9 +216,7 @@ impl KBucketTable {
             .map(Entry::id)
     }
 
-    /// Index (distance - 1) of the emptiest-looking non-local bucket range
-    /// to refresh: the lowest distance whose bucket is not full, at or
-    /// above the closest populated bucket.
+    /// The distances (1..=256) of the populated buckets: refresh targets.
     pub fn non_empty_buckets(&self) -> impl Iterator<Item = u16> + '_ {
         self.buckets
             .iter()

@@ -583,7 +583,7 @@ impl Discv5 {
     }
 
     fn refresh(&mut self, now: Timestamp) {
-        if self.table.len() == 0 {
+        if self.table.is_empty() {
             return;
         }
         // Target a random id in a random populated bucket, or our own
@@ -592,7 +592,7 @@ impl Discv5 {
         let mut r = [0u8; 32];
         self.rng.fill_bytes(&mut r);
         let pick = r[0] as usize;
-        let target = if pick % 4 == 0 || buckets.is_empty() {
+        let target = if pick.is_multiple_of(4) || buckets.is_empty() {
             self.local_id
         } else {
             let d = buckets[pick % buckets.len()];
