@@ -55,6 +55,7 @@ pub mod peer;
 mod rate_limit;
 pub use config::{Interest, WakuConfig};
 pub use node::Waku;
+
 pub use bloom::Bloom;
 pub use envelope::Envelope;
 pub use mailserver::{MessagesRequest, RequestComplete};
