@@ -3,8 +3,6 @@
 //! tape, checking that our bytes equal status-go's and that status-go's
 //! bytes decrypt here, in both directions.
 
-mod tape;
-
 use serde_json::Value;
 use status_core::{PublicKey, SecretKey, Timestamp};
 use status_encryption::bundle::{build_bundle, sign_bundle, signature_material, verify_bundle};
@@ -14,8 +12,8 @@ use status_encryption::{
 };
 use status_proto::encryption::{Bundle, ProtocolMessage};
 use status_proto::Message;
+use status_vectors::Tape;
 use status_vectors::{cases, hex_field};
-use tape::Tape;
 
 const FILE: &str = "status-go/encryption.json";
 

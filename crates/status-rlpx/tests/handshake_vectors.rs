@@ -1,13 +1,11 @@
 //! The handshake against recorded bytes: the EIP-8 spec vectors and what
 //! status-go v0.55.1's (go-ethereum v1.9.5) RLPx code sends.
 
-mod tape;
-
 use serde_json::Value;
 use status_core::{PublicKey, SecretKey};
 use status_rlpx::handshake::{AuthFormat, Initiator, Recipient};
+use status_vectors::Tape;
 use status_vectors::{hex_field, load_json};
-use tape::Tape;
 
 fn key(v: &Value, field: &str) -> SecretKey {
     SecretKey::from_bytes(&hex_field(v, field)).expect("vector key")
@@ -101,7 +99,7 @@ fn eip8_spec_vectors_decode_and_derive_the_spec_secrets() {
         .read_auth(&hex_field(auths[0], "hex"))
         .expect("auth")
         .expect("complete");
-    let mut tape = tape::Tape::new();
+    let mut tape = Tape::new();
     tape.push(&eph_b.to_bytes()[..]);
     tape.push(&nonce_b);
     tape.push(&[0u8; 4]);

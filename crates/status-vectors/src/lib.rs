@@ -25,6 +25,10 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod tape;
+
+pub use tape::Tape;
+
 use std::path::PathBuf;
 
 use serde_json::Value;

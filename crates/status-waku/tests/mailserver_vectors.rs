@@ -2,11 +2,10 @@
 //! (status-go/mailserver.json): request payloads, the signed and encrypted
 //! request envelope, direct requests, Request Complete and cursors.
 
-mod tape;
-
 use bytes::Bytes;
 use serde_json::Value;
 use status_core::{SecretKey, Timestamp};
+use status_vectors::Tape;
 use status_vectors::{cases, hex_field};
 use status_waku::envelope::DEFAULT_MAX_ENVELOPE_SIZE;
 use status_waku::mailserver::{
@@ -14,7 +13,6 @@ use status_waku::mailserver::{
 };
 use status_waku::topic::symmetric_key_from_password;
 use status_waku::{Bloom, Envelope, MessagesRequest, RequestComplete, Topic};
-use tape::Tape;
 
 const FILE: &str = "status-go/mailserver.json";
 

@@ -3,14 +3,12 @@
 //! status-go's envelope data, and our `wrap` reproduces status-go's bytes
 //! from its recorded randomness.
 
-mod tape;
-
 use serde_json::Value;
 use status_core::{PublicKey, SecretKey, Timestamp};
+use status_vectors::Tape;
 use status_vectors::{cases, hex_field};
 use status_waku::message::{build_plaintext, SymmetricKey};
 use status_waku::{open, wrap, Encryption, Error, MessageParams, OpenKey, Topic};
-use tape::Tape;
 
 const FILE: &str = "status-go/waku_message.json";
 

@@ -1,11 +1,20 @@
 //! A "random" source that replays recorded bytes, so packets built from
 //! status-go's recorded randomness can be reproduced exactly.
-#![allow(dead_code)]
-
 use rand_core::{CryptoRng, RngCore};
 
 /// Hands out the pushed bytes in order; panics when they run out (a test
 /// that needs more randomness than was recorded is a failing test).
+///
+/// ```
+/// use rand_core::RngCore;
+///
+/// let mut tape = status_vectors::Tape::new();
+/// tape.push(&[1, 2, 3, 4]);
+/// let mut out = [0u8; 4];
+/// tape.fill_bytes(&mut out);
+/// assert_eq!(out, [1, 2, 3, 4]);
+/// assert!(tape.is_empty());
+/// ```
 #[derive(Default)]
 pub struct Tape {
     bytes: Vec<u8>,
@@ -13,14 +22,17 @@ pub struct Tape {
 }
 
 impl Tape {
+    /// An empty tape.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// Appends recorded bytes to be handed out after the ones already there.
     pub fn push(&mut self, bytes: &[u8]) {
         self.bytes.extend_from_slice(bytes);
     }
 
+    /// Whether every pushed byte has been consumed.
     pub fn is_empty(&self) -> bool {
         self.pos == self.bytes.len()
     }
