@@ -86,7 +86,8 @@ fn handle_ping(c: &mut Criterion) {
     group.bench_function("decode+handle (unknown sender, WHOAREYOU out)", |bench| {
         bench.iter(|| {
             b.handle_input(now, c_addr, &random).expect("handled");
-            b.poll_transmit().expect("whoareyou");
+            let whoareyou = b.poll_transmit().expect("whoareyou");
+            assert_eq!(whoareyou.datagram.len(), 63);
         })
     });
     group.finish();

@@ -41,7 +41,7 @@ fn pow(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     let block = [7u8; 100];
     group.bench_function("keccak256_one_block", |b| {
-        b.iter(|| Keccak256::digest(block))
+        b.iter(|| <Keccak256 as Digest>::digest(block))
     });
     let prefix_len = env.rlp_without_nonce_len();
     let mut buf = vec![0x5au8; prefix_len + 8];
@@ -50,7 +50,7 @@ fn pow(c: &mut Criterion) {
         b.iter(|| {
             nonce += 1;
             buf[prefix_len..].copy_from_slice(&nonce.to_be_bytes());
-            Keccak256::digest(&buf)
+            <Keccak256 as Digest>::digest(&buf)
         })
     });
     group.finish();
