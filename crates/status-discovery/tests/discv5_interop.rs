@@ -7,100 +7,15 @@
 //! missing (set `STATUS_RS_PEERS` to a copy of shared/peers after
 //! `npm ci`).
 
-use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, UdpSocket};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use status_core::{SecretKey, Timestamp};
 use status_discovery::discv5::{Config, Discv5, Event};
 use status_discovery::Enr;
+use status_vectors::peers::{peers_dir, NodePeer};
 
-fn peer_dir() -> Option<PathBuf> {
-    let candidates = [
-        std::env::var_os("STATUS_RS_PEERS").map(PathBuf::from),
-        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/peers")),
-    ];
-    let Some(dir) = candidates.into_iter().flatten().find(|d| {
-        d.join("discv5-peer.mjs").is_file() && d.join("node_modules/@chainsafe/discv5").is_dir()
-    }) else {
-        eprintln!(
-            "SKIP: no installed discv5-peer (set STATUS_RS_PEERS to a copy of shared/peers \
-             after `npm ci`)"
-        );
-        return None;
-    };
-    let node = Command::new("node").arg("--version").output();
-    if !node.is_ok_and(|out| out.status.success()) {
-        eprintln!("SKIP: `node` is not installed");
-        return None;
-    }
-    Some(dir)
-}
-
-/// `node discv5-peer.mjs <args>`, killed on drop; stdout lines on a channel.
-struct NodePeer {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl NodePeer {
-    fn spawn(dir: &Path, args: &[&str]) -> NodePeer {
-        let mut child = Command::new("node")
-            .arg("discv5-peer.mjs")
-            .args(args)
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn node");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        NodePeer {
-            child,
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    fn expect(&mut self, needle: &str, within: Duration) -> String {
-        if let Some(l) = self.seen.iter().find(|l| l.contains(needle)) {
-            return l.clone();
-        }
-        let end = Instant::now() + within;
-        while let Some(left) = end.checked_duration_since(Instant::now()) {
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    println!("peer: {line}");
-                    self.seen.push(line.clone());
-                    if line.contains(needle) {
-                        return line;
-                    }
-                }
-                Err(_) => break,
-            }
-        }
-        panic!("peer never printed {needle:?}; saw {:#?}", self.seen);
-    }
-}
-
-impl Drop for NodePeer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+const SCRIPT: &str = "discv5-peer.mjs";
 
 fn now() -> Timestamp {
     Timestamp::from_millis(
@@ -179,9 +94,15 @@ fn drive(
 
 #[test]
 fn we_handshake_ping_findnode_and_talk_with_chainsafe() {
-    let Some(dir) = peer_dir() else { return };
+    let Some(dir) = peers_dir(SCRIPT, "@chainsafe/discv5") else {
+        return;
+    };
     let port = free_udp_port().to_string();
-    let mut peer = NodePeer::spawn(&dir, &["serve", "--port", &port, "--exit-after", "60"]);
+    let mut peer = NodePeer::spawn(
+        &dir,
+        SCRIPT,
+        &["serve", "--port", &port, "--exit-after", "60"],
+    );
     let line = peer.expect("ENR enr:", Duration::from_secs(20));
     let text = line
         .split_whitespace()
@@ -246,7 +167,9 @@ fn we_handshake_ping_findnode_and_talk_with_chainsafe() {
 
 #[test]
 fn chainsafe_handshakes_pings_and_talks_with_us() {
-    let Some(dir) = peer_dir() else { return };
+    let Some(dir) = peers_dir(SCRIPT, "@chainsafe/discv5") else {
+        return;
+    };
     let config = Config {
         talk_protocols: vec![b"echo".to_vec()],
         ..Config::default()
@@ -256,6 +179,7 @@ fn chainsafe_handshakes_pings_and_talks_with_us() {
     let port = free_udp_port().to_string();
     let mut peer = NodePeer::spawn(
         &dir,
+        SCRIPT,
         &["ping", &ours, "--port", &port, "--talk", "echo:c0ffee"],
     );
     let mut talked = false;
@@ -283,7 +207,9 @@ fn chainsafe_handshakes_pings_and_talks_with_us() {
     assert!(pong.contains("enrSeq=1"), "{pong}");
     peer.expect("NODES (distances 0,256) count=1", Duration::from_secs(10));
     peer.expect("TALKRESP payload=c0ffee", Duration::from_secs(10));
-    let status = peer.child.wait().unwrap();
+    let status = peer
+        .wait_exit(Duration::from_secs(30))
+        .expect("discv5-peer.mjs ping exits");
     assert!(
         status.success(),
         "discv5-peer.mjs ping exited with {status}"

@@ -5,7 +5,7 @@
 //!
 //! Prints `SKIP` and passes when `node` or the installed tool is missing.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use rand_chacha::rand_core::SeedableRng;
@@ -13,28 +13,7 @@ use rand_chacha::ChaCha20Rng;
 use serde_json::Value;
 use status_core::SecretKey;
 use status_discovery::enr::Enr;
-
-fn tool_dir() -> Option<PathBuf> {
-    let candidates = [
-        std::env::var_os("STATUS_RS_PEERS").map(PathBuf::from),
-        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/peers")),
-    ];
-    let Some(dir) = candidates.into_iter().flatten().find(|d| {
-        d.join("enr-tool.mjs").is_file() && d.join("node_modules/@chainsafe/enr").is_dir()
-    }) else {
-        eprintln!(
-            "SKIP: no installed enr-tool (set STATUS_RS_PEERS to a copy of shared/peers \
-             after `npm ci`, or run .ci/run)"
-        );
-        return None;
-    };
-    let node = Command::new("node").arg("--version").output();
-    if !node.is_ok_and(|out| out.status.success()) {
-        eprintln!("SKIP: `node` is not installed");
-        return None;
-    }
-    Some(dir)
-}
+use status_vectors::peers::peers_dir;
 
 fn run(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("node")
@@ -89,7 +68,9 @@ fn records() -> Vec<Record> {
 
 #[test]
 fn chainsafe_decodes_our_records() {
-    let Some(dir) = tool_dir() else { return };
+    let Some(dir) = peers_dir("enr-tool.mjs", "@chainsafe/enr") else {
+        return;
+    };
     for (key, seq, ip, tcp, udp, (k, v)) in records() {
         let enr = Enr::builder()
             .seq(seq)
@@ -118,7 +99,9 @@ fn chainsafe_decodes_our_records() {
 
 #[test]
 fn we_decode_chainsafe_records_and_sign_the_same_bytes() {
-    let Some(dir) = tool_dir() else { return };
+    let Some(dir) = peers_dir("enr-tool.mjs", "@chainsafe/enr") else {
+        return;
+    };
     for (key, seq, ip, tcp, udp, (k, v)) in records() {
         let ip_s = std::net::Ipv4Addr::from(ip).to_string();
         let kv = format!("{k}={}", hex::encode(&v));
@@ -164,7 +147,9 @@ fn we_decode_chainsafe_records_and_sign_the_same_bytes() {
 /// we still read it, and our canonical 1-byte form differs from theirs.
 #[test]
 fn chainsafe_small_ports_are_zero_padded() {
-    let Some(dir) = tool_dir() else { return };
+    let Some(dir) = peers_dir("enr-tool.mjs", "@chainsafe/enr") else {
+        return;
+    };
     let key = SecretKey::from_bytes(&[3u8; 32]).unwrap();
     let text = run(
         &dir,

@@ -5,106 +5,17 @@
 //! Each test prints `SKIP` and passes when `node` or the installed peer is
 //! missing, so that a machine without them still runs the rest.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Arc};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use status_core::{Enode, SecretKey};
 use status_rlpx::handshake::AuthFormat;
 use status_rlpx::p2p::{CapabilityConfig, DisconnectReason};
 use status_rlpx::session::Config;
 use status_tokio::{Connection, Event};
+use status_vectors::peers::{peers_dir, NodePeer};
 
-/// The folder holding `rlpx-peer.mjs` and its installed `node_modules`,
-/// if there is one and `node` runs.
-fn peer_dir() -> Option<PathBuf> {
-    let candidates = [
-        std::env::var_os("STATUS_RS_PEERS").map(PathBuf::from),
-        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/peers")),
-    ];
-    let Some(dir) = candidates.into_iter().flatten().find(|d| {
-        d.join("rlpx-peer.mjs").is_file() && d.join("node_modules/@ethereumjs/devp2p").is_dir()
-    }) else {
-        eprintln!(
-            "SKIP: no installed rlpx-peer (set STATUS_RS_PEERS to a copy of shared/peers \
-             after `npm ci`, or run .ci/run)"
-        );
-        return None;
-    };
-    let node = Command::new("node").arg("--version").output();
-    if !node.is_ok_and(|out| out.status.success()) {
-        eprintln!("SKIP: `node` is not installed");
-        return None;
-    }
-    Some(dir)
-}
-
-/// `node rlpx-peer.mjs <args>`, killed on drop; stdout lines on a channel.
-struct NodePeer {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl NodePeer {
-    fn spawn(dir: &Path, args: &[&str]) -> NodePeer {
-        let mut child = Command::new("node")
-            .arg("rlpx-peer.mjs")
-            .args(args)
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn node");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        NodePeer {
-            child,
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    /// Waits for a log line containing `needle`; returns it.
-    fn expect(&mut self, needle: &str, within: Duration) -> String {
-        if let Some(line) = self.seen.iter().find(|l| l.contains(needle)) {
-            return line.clone();
-        }
-        let deadline = Instant::now() + within;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    if line.contains(needle) {
-                        return line;
-                    }
-                }
-                Err(_) => panic!(
-                    "rlpx-peer never logged {needle:?}; it logged:\n{}",
-                    self.seen.join("\n")
-                ),
-            }
-        }
-    }
-}
-
-impl Drop for NodePeer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+const SCRIPT: &str = "rlpx-peer.mjs";
 
 fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -132,10 +43,13 @@ fn runtime() -> tokio::runtime::Runtime {
 /// We dial the ethereumjs peer with `format`: handshake, Hello, a Ping
 /// each way, one Waku message, and a clean Disconnect it understands.
 fn we_dial(format: AuthFormat) {
-    let Some(dir) = peer_dir() else { return };
+    let Some(dir) = peers_dir(SCRIPT, "@ethereumjs/devp2p") else {
+        return;
+    };
     let port = free_port().to_string();
     let mut peer = NodePeer::spawn(
         &dir,
+        SCRIPT,
         &[
             "listen",
             "--port",
@@ -202,7 +116,9 @@ fn we_dial(format: AuthFormat) {
 
 /// The ethereumjs peer dials us (with `--legacy-auth` or not).
 fn they_dial(legacy: bool) {
-    let Some(dir) = peer_dir() else { return };
+    let Some(dir) = peers_dir(SCRIPT, "@ethereumjs/devp2p") else {
+        return;
+    };
     let rt = runtime();
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -225,7 +141,7 @@ fn they_dial(legacy: bool) {
         if legacy {
             args.push("--legacy-auth");
         }
-        let mut peer = NodePeer::spawn(&dir, &args);
+        let mut peer = NodePeer::spawn(&dir, SCRIPT, &args);
         let conn = tokio::time::timeout(
             Duration::from_secs(30),
             Connection::accept(config(AuthFormat::Eip8), key, &listener),

@@ -25,6 +25,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod peers;
 mod tape;
 
 pub use tape::Tape;
