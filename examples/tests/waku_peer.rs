@@ -231,7 +231,11 @@ async fn run_against_node(
         }
         while let Some(t) = waku.poll_transmit() {
             assert_eq!(t.peer, peer);
-            if conn.send(t.protocol.name(), t.code, t.payload).await.is_err() {
+            if conn
+                .send(t.protocol.name(), t.code, t.payload)
+                .await
+                .is_err()
+            {
                 break;
             }
         }
@@ -368,6 +372,7 @@ async fn prints_a_message_the_node_posts_on_the_listen_topic() {
                 let mut params = MessageParams::new(payload, Encryption::Symmetric(&key), topic);
                 params.ttl = 60;
                 params.pow_target = 0.002;
+                params.max_pow_attempts = 1 << 20;
                 let env = wrap(&mut ChaCha20Rng::from_seed([7; 32]), &params, now()).unwrap();
                 posted = Some(waku.post(now(), env).unwrap());
                 waku.send_pending(now());

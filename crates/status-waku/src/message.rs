@@ -83,13 +83,23 @@ pub struct MessageParams<'a> {
     pub ttl: u32,
     /// Proof-of-work target; 0 skips sealing.
     pub pow_target: f64,
-    /// Upper bound on nonces tried when sealing.
+    /// Upper bound on nonces tried when sealing (default
+    /// [`DEFAULT_MAX_POW_ATTEMPTS`]). A budget in attempts, not seconds,
+    /// keeps sealing deterministic; split longer searches with
+    /// [`crate::PowSearch`] and check your own clock between slices.
     pub max_pow_attempts: u64,
 }
 
+/// Default sealing budget: 2^21 nonces, about one second of search at the
+/// keccak-f rate of the machines we measure on (ANCHORS.md). Enough for
+/// the small targets Status uses (0.002); a post does not fail merely
+/// because the caller left the budget at zero.
+pub const DEFAULT_MAX_POW_ATTEMPTS: u64 = 1 << 21;
+
 impl<'a> MessageParams<'a> {
     /// Parameters for an unsigned, randomly padded message with the default
-    /// TTL and no proof of work.
+    /// TTL and no proof of work (set `pow_target` to seal; the default
+    /// budget is [`DEFAULT_MAX_POW_ATTEMPTS`]).
     pub fn new(payload: &'a [u8], encryption: Encryption<'a>, topic: Topic) -> Self {
         MessageParams {
             payload,
@@ -99,7 +109,7 @@ impl<'a> MessageParams<'a> {
             topic,
             ttl: DEFAULT_TTL,
             pow_target: 0.0,
-            max_pow_attempts: 0,
+            max_pow_attempts: DEFAULT_MAX_POW_ATTEMPTS,
         }
     }
 }
