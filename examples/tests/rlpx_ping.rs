@@ -2,6 +2,8 @@
 //! listening with `--echo`, the other side a second `rlpx-ping` or the
 //! tokio driver inside this test.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdout, Command, Stdio};
@@ -16,73 +18,11 @@ use status_rlpx::p2p::{CapabilityConfig, DisconnectReason};
 use status_rlpx::session::Config;
 use status_tokio::{Connection, Event};
 
-/// The `rlpx-ping` example binary, built for the profile this test was
-/// built with (`$RLPX_PING_BIN` overrides).
-///
-/// `cargo test` builds examples, but a filtered run (`--test rlpx_ping`)
-/// does not, so a stale or missing binary is possible: ask cargo to build
-/// it (a no-op when fresh) and take the path from its JSON output. Without
-/// cargo (an archived nextest run), fall back to the binary beside ours.
+/// The `rlpx-ping` example binary (`$RLPX_PING_BIN` overrides), built once per test run.
 fn rlpx_ping_binary() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        if let Some(path) = std::env::var_os("RLPX_PING_BIN") {
-            return path.into();
-        }
-        let exe = std::env::current_exe().expect("test binary path");
-        // target/<profile>/deps/<test binary>
-        let profile_dir = exe
-            .parent()
-            .and_then(|deps| deps.parent())
-            .expect("test binary lives in <target>/<profile>/deps");
-        let beside = profile_dir
-            .join("examples")
-            .join(format!("rlpx-ping{}", std::env::consts::EXE_SUFFIX));
-
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut build = Command::new(cargo);
-        build.args([
-            "build",
-            "--quiet",
-            "--message-format=json",
-            "--example",
-            "rlpx-ping",
-            "--manifest-path",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"),
-        ]);
-        match profile_dir.file_name().and_then(|p| p.to_str()) {
-            Some("debug") | None => {}
-            Some("release") => {
-                build.arg("--release");
-            }
-            Some(profile) => {
-                build.args(["--profile", profile]);
-            }
-        }
-        let built = build
-            .stderr(Stdio::inherit())
-            .output()
-            .ok()
-            .and_then(|out| {
-                if !out.status.success() {
-                    return None;
-                }
-                String::from_utf8_lossy(&out.stdout)
-                    .lines()
-                    .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-                    .filter(|msg| msg["target"]["name"] == "rlpx-ping")
-                    .find_map(|msg| msg["executable"].as_str().map(PathBuf::from))
-            });
-        match built {
-            Some(path) => path,
-            None if beside.exists() => beside,
-            None => panic!(
-                "cannot build the rlpx-ping example and {} does not exist",
-                beside.display()
-            ),
-        }
-    })
-    .clone()
+    BIN.get_or_init(|| common::example_binary("rlpx-ping", "RLPX_PING_BIN"))
+        .clone()
 }
 
 /// A child process killed on drop, with its stdout lines on a channel.

@@ -4,6 +4,8 @@
 //! the peer's Status options, a post the node opens, a message the node
 //! sends that the example opens.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -27,72 +29,11 @@ use status_waku::{
 };
 use tokio::net::TcpListener;
 
-/// The `waku-peer` example binary, built for the profile this test was
-/// built with (`$WAKU_PEER_BIN` overrides).
-///
-/// A filtered run (`--test waku_peer`) does not build examples, so ask
-/// cargo to build it (a no-op when fresh) and take the path from its JSON
-/// output; without cargo, fall back to the binary beside ours.
+/// The `waku-peer` example binary (`$WAKU_PEER_BIN` overrides), built once per test run.
 fn waku_peer_binary() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        if let Some(path) = std::env::var_os("WAKU_PEER_BIN") {
-            return path.into();
-        }
-        let exe = std::env::current_exe().expect("test binary path");
-        // target/<profile>/deps/<test binary>
-        let profile_dir = exe
-            .parent()
-            .and_then(|deps| deps.parent())
-            .expect("test binary lives in <target>/<profile>/deps");
-        let beside = profile_dir
-            .join("examples")
-            .join(format!("waku-peer{}", std::env::consts::EXE_SUFFIX));
-
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut build = Command::new(cargo);
-        build.args([
-            "build",
-            "--quiet",
-            "--message-format=json",
-            "--example",
-            "waku-peer",
-            "--manifest-path",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"),
-        ]);
-        match profile_dir.file_name().and_then(|p| p.to_str()) {
-            Some("debug") | None => {}
-            Some("release") => {
-                build.arg("--release");
-            }
-            Some(profile) => {
-                build.args(["--profile", profile]);
-            }
-        }
-        let built = build
-            .stderr(Stdio::inherit())
-            .output()
-            .ok()
-            .and_then(|out| {
-                if !out.status.success() {
-                    return None;
-                }
-                String::from_utf8_lossy(&out.stdout)
-                    .lines()
-                    .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-                    .filter(|msg| msg["target"]["name"] == "waku-peer")
-                    .find_map(|msg| msg["executable"].as_str().map(PathBuf::from))
-            });
-        match built {
-            Some(path) => path,
-            None if beside.exists() => beside,
-            None => panic!(
-                "cannot build the waku-peer example and {} does not exist",
-                beside.display()
-            ),
-        }
-    })
-    .clone()
+    BIN.get_or_init(|| common::example_binary("waku-peer", "WAKU_PEER_BIN"))
+        .clone()
 }
 
 /// The example process, killed on drop, with its stdout lines on a channel.
