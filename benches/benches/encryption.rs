@@ -162,6 +162,20 @@ fn primitives(c: &mut Criterion) {
     group.bench_function("keygen", |bench| {
         bench.iter(|| generate_secret(&mut rng).public_key())
     });
+    // the asymmetric floor of one message with a DH ratchet step: decompress
+    // the new ratchet key, ECDH for the receiving chain, a fresh key pair,
+    // ECDH for the sending chain
+    let b_c = b_pub.to_compressed();
+    group.bench_function("dh_step", |bench| {
+        bench.iter(|| {
+            let their = status_core::PublicKey::from_slice(&b_c).unwrap();
+            let recv = status_core::ecdh_x(&a, &their);
+            let ours = generate_secret(&mut rng);
+            let public = ours.public_key().to_compressed();
+            let send = status_core::ecdh_x(&ours, &their);
+            (recv, public, send)
+        })
+    });
     let mut buf = vec![0x5a; 100];
     group.bench_function("ctr_hmac_100", |bench| {
         bench.iter(|| {

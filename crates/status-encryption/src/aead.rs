@@ -14,7 +14,9 @@ use subtle::ConstantTimeEq;
 use crate::kdf::message_keys;
 use crate::Error;
 
-type Aes256Ctr = ctr::Ctr128BE<aes::Aes256>;
+/// CTR mode only ever runs the block cipher forwards: the encrypt-only AES
+/// type skips the decryption key schedule.
+type Aes256Ctr = ctr::Ctr128BE<aes::Aes256Enc>;
 
 const IV_LEN: usize = 16;
 const MAC_LEN: usize = 32;

@@ -5,6 +5,8 @@
 //! fixed info strings and the HMAC chain inputs 15/16 are what status-go
 //! puts on the wire.
 
+use std::sync::LazyLock;
+
 use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -47,6 +49,12 @@ pub(crate) fn kdf_ck(chain_key: &[u8; 32]) -> (Key32, Key32) {
     (ck, mk)
 }
 
+/// HMAC-SHA256 keyed with the 32 zero bytes `message_keys` uses as HKDF
+/// salt, with its inner and outer pad blocks already absorbed.
+static ZERO_SALT: LazyLock<Hmac<Sha256>> = LazyLock::new(|| {
+    <Hmac<Sha256> as Mac>::new_from_slice(&[0u8; 32]).expect("HMAC takes any key length")
+});
+
 /// The per-message keys: AES-256 key, HMAC key and the CTR IV, all derived
 /// from the message key (HKDF-SHA256, 32 zero bytes of salt, 80 bytes).
 pub(crate) struct MessageKeys {
@@ -56,7 +64,15 @@ pub(crate) struct MessageKeys {
 }
 
 pub(crate) fn message_keys(mk: &[u8; 32]) -> MessageKeys {
-    let hk = Hkdf::<Sha256>::new(Some(&[0u8; 32]), mk);
+    // HKDF-Extract is HMAC(salt, ikm); the salt is constant, so its padded
+    // key blocks are hashed once per process instead of twice per message.
+    let mut extract = ZERO_SALT.clone();
+    extract.update(mk);
+    let prk = Zeroizing::new(<[u8; 32]>::from(extract.finalize().into_bytes()));
+    // a 32-byte PRK is always long enough
+    let Ok(hk) = Hkdf::<Sha256>::from_prk(&prk[..]) else {
+        unreachable!("HKDF-SHA256 accepts a 32-byte PRK")
+    };
     let mut buf = Zeroizing::new([0u8; 80]);
     let _ = hk.expand(MESSAGE_INFO, &mut buf[..]);
     let mut enc = Zeroizing::new([0u8; 32]);

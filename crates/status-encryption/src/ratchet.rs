@@ -21,12 +21,12 @@
 use std::collections::{HashMap, VecDeque};
 
 use rand_core::CryptoRng;
-use status_core::SecretKey;
+use status_core::{ecdh_x, SecretKey};
 use zeroize::Zeroizing;
 
 use crate::aead;
 use crate::kdf::{kdf_ck, kdf_rk, Key32};
-use crate::keypair::{dh, KeyPair};
+use crate::keypair::{dh, parse_compressed, KeyPair};
 use crate::Error;
 
 /// A ratchet header: sender's current ratchet key, message number in the
@@ -217,13 +217,23 @@ impl DoubleRatchet {
             return Ok(plain);
         }
 
-        let mut next = self.core.clone();
         let mut new_skipped: Vec<(([u8; 33], u32), Key32)> = Vec::new();
-        if next.dhr != Some(header.key) {
-            let old = next.dhr.unwrap_or(NO_KEY);
-            skip(&mut next.recv, old, header.pn, limits, &mut new_skipped)?;
-            dh_ratchet(&mut next, &header.key, rng)?;
+        if self.core.dhr == Some(header.key) {
+            // same receiving chain: only the chain moves, so only it is copied
+            let mut recv = self.core.recv.clone();
+            skip(&mut recv, header.key, header.n, limits, &mut new_skipped)?;
+            let mk = recv.step();
+            let plain = aead::open(&mk, ciphertext, &ad)?;
+            self.core.recv = recv;
+            self.keep_skipped(new_skipped, limits);
+            return Ok(plain);
         }
+
+        // a new ratchet key: finish the old receiving chain, then DH step
+        let mut next = self.core.clone();
+        let old = next.dhr.unwrap_or(NO_KEY);
+        skip(&mut next.recv, old, header.pn, limits, &mut new_skipped)?;
+        dh_ratchet(&mut next, &header.key, rng)?;
         skip(
             &mut next.recv,
             header.key,
@@ -235,10 +245,14 @@ impl DoubleRatchet {
         let plain = aead::open(&mk, ciphertext, &ad)?;
 
         self.core = next;
-        for (id, mk) in new_skipped {
+        self.keep_skipped(new_skipped, limits);
+        Ok(plain)
+    }
+
+    fn keep_skipped(&mut self, keys: Vec<(([u8; 33], u32), Key32)>, limits: Limits) {
+        for (id, mk) in keys {
             self.skipped.insert(id, mk, limits.max_skipped_keys);
         }
-        Ok(plain)
     }
 }
 
@@ -272,15 +286,17 @@ fn dh_ratchet<R: CryptoRng + ?Sized>(
     their_key: &[u8; 33],
     rng: &mut R,
 ) -> Result<(), Error> {
-    // validate the key before touching the RNG-derived state
-    let recv_secret = dh(&core.dhs.secret, their_key)?;
+    // validate the key before touching the RNG-derived state; decompress it
+    // once for both DH computations
+    let their_pub = parse_compressed(their_key)?;
+    let recv_secret = ecdh_x(&core.dhs.secret, &their_pub);
     core.pn = core.send.n;
     core.dhr = Some(*their_key);
     let (root, ck) = kdf_rk(&core.root, &recv_secret);
     core.root = root;
     core.recv = Chain::new(ck);
     core.dhs = KeyPair::generate(rng);
-    let send_secret = dh(&core.dhs.secret, their_key)?;
+    let send_secret = ecdh_x(&core.dhs.secret, &their_pub);
     let (root, ck) = kdf_rk(&core.root, &send_secret);
     core.root = root;
     core.send = Chain::new(ck);
