@@ -49,6 +49,7 @@ pub mod status;
 pub use packet::{Packet, ShhPacket};
 pub use status::{RateLimits, StatusOptions};
 pub mod config;
+mod expiry;
 pub mod filter;
 pub mod node;
 pub mod peer;

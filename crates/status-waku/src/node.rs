@@ -58,8 +58,7 @@
 //! assert!(b.has_envelope(&hash));
 //! //! ```
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::net::IpAddr;
 
@@ -67,6 +66,7 @@ use bytes::Bytes;
 use status_core::{NodeId, Timestamp};
 
 use crate::config::{Interest, WakuConfig};
+use crate::expiry::ExpiryQueue;
 use crate::filter::{Filter, FilterId, Filters};
 use crate::message::ReceivedMessage;
 use crate::packet::{
@@ -264,9 +264,7 @@ pub struct Waku {
     peers: Vec<Peer>,
     next_peer: u64,
     seen: HashMap<Key, Seen, BuildHasherDefault<KeyHasher>>,
-    expiries: BinaryHeap<Reverse<(u32, u64, [u8; 32])>>,
-    /// Insertion counter: among equal expiries the oldest goes first.
-    seq: u64,
+    expiries: ExpiryQueue,
     stored: usize,
     stored_bytes: usize,
     filters: Filters,
@@ -304,8 +302,7 @@ impl Waku {
             peers: Vec::new(),
             next_peer: 0,
             seen: HashMap::default(),
-            expiries: BinaryHeap::new(),
-            seq: 0,
+            expiries: ExpiryQueue::default(),
             stored: 0,
             stored_bytes: 0,
             filters: Filters::default(),
@@ -905,8 +902,7 @@ impl Waku {
                 stored,
             },
         );
-        self.expiries.push(Reverse((env.expiry, self.seq, hash)));
-        self.seq += 1;
+        self.expiries.push(env.expiry, hash);
 
         if self.filters.wants(env.topic) {
             self.deliver(hash, &env, false);
@@ -991,10 +987,12 @@ impl Waku {
         if !p.outbound.allow(now, pl, bl, size) {
             return false;
         }
-        let pending = std::mem::take(&mut p.pending);
+        // `pending` is cleared, not taken, so its allocation is reused by
+        // the next cycle (one peer list per peer per packet otherwise)
         let carry = std::mem::take(&mut p.carry);
         p.pending_bytes = 0;
         let (id, protocol, confirm) = (p.id, p.protocol, p.view.confirmations_enabled);
+        let pending = &p.pending;
         let batch = &self.batch;
         let encode = |carry: &[Bytes], pending: &[u32]| {
             let items = carry.iter().map(|b| &b[..]).chain(
@@ -1008,14 +1006,17 @@ impl Waku {
             Bytes::from(v)
         };
         let payload = match shared {
-            Some(s) if carry.is_empty() && s.0 == pending => s.1.clone(),
+            Some(s) if carry.is_empty() && s.0 == *pending => s.1.clone(),
             Some(s) if carry.is_empty() => {
-                let payload = encode(&[], &pending);
-                *s = (pending, payload.clone());
+                let payload = encode(&[], pending);
+                s.0.clear();
+                s.0.extend_from_slice(pending);
+                s.1 = payload.clone();
                 payload
             }
-            _ => encode(&carry, &pending),
+            _ => encode(&carry, pending),
         };
+        p.pending.clear();
         if confirm && protocol == Protocol::Waku1 {
             self.events.push_back(Event::BatchSent {
                 peer: id,
@@ -1086,7 +1087,7 @@ impl Waku {
 
     /// Removes the seen entry that expires first; false if none is left.
     fn evict_earliest(&mut self) -> bool {
-        while let Some(Reverse((expiry, _, hash))) = self.expiries.pop() {
+        while let Some((expiry, hash)) = self.expiries.pop() {
             if self.remove_seen(expiry, &hash) {
                 return true;
             }
@@ -1125,12 +1126,13 @@ impl Waku {
             self.drop_peer(id, DropReason::StatusTimeout);
         }
         let now_s = now.as_secs();
-        while let Some(Reverse((expiry, _, hash))) = self.expiries.peek().copied() {
+        while let Some(expiry) = self.expiries.next_expiry() {
             if u64::from(expiry) >= now_s {
                 break;
             }
-            self.expiries.pop();
-            self.remove_seen(expiry, &hash);
+            if let Some((expiry, hash)) = self.expiries.pop() {
+                self.remove_seen(expiry, &hash);
+            }
         }
         if now.saturating_duration_since(self.last_sweep).as_secs() >= 10 {
             self.last_sweep = now;
@@ -1285,8 +1287,8 @@ impl Waku {
                 consider(deadline, "status");
             }
         }
-        if let Some(Reverse((expiry, _, _))) = self.expiries.peek() {
-            consider(Timestamp::from_secs(u64::from(*expiry) + 1), "expiry");
+        if let Some(expiry) = self.expiries.next_expiry() {
+            consider(Timestamp::from_secs(u64::from(expiry) + 1), "expiry");
         }
         best
     }

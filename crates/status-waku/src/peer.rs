@@ -151,19 +151,28 @@ pub(crate) struct BloomProbe {
 
 impl BloomProbe {
     /// The probe of `topic`'s bloom ([`Bloom::from_topic`] sets at most 3
-    /// bytes).
+    /// bytes), computed from the topic without building the 64-byte bloom.
     pub(crate) fn of(topic: Topic) -> Self {
-        let sample = Bloom::from_topic(topic);
+        let t = topic.0;
         let mut p = BloomProbe {
             at: [(0, 0); 3],
             n: 0,
         };
-        for (slot, (i, &b)) in
-            p.at.iter_mut()
-                .zip(sample.0.iter().enumerate().filter(|(_, b)| **b != 0))
-        {
-            *slot = (i, b);
-            p.n += 1;
+        for j in 0..3 {
+            let mut index = usize::from(t[j]);
+            if t[3] & (1 << j) != 0 {
+                index += 256;
+            }
+            let (byte, bit) = (index / 8, 1u8 << (index % 8));
+            // a later index in the same byte replaces the earlier bit, as
+            // in `Bloom::from_topic` (status-go assigns, it does not OR)
+            match p.at[..p.n].iter_mut().find(|(i, _)| *i == byte) {
+                Some(slot) => slot.1 = bit,
+                None => {
+                    p.at[p.n] = (byte, bit);
+                    p.n += 1;
+                }
+            }
         }
         p
     }
