@@ -8,6 +8,13 @@
 //! {"event":"message","topic":"0xcd423760","hash":"0x...","payload_hex":"...","signer":"0x04...","p2p":false}
 //! ```
 //!
+//! With `--history-from/--history-to` the peer is asked as a mailserver
+//! (11/WAKU-MAILSERVER): the dialled node is marked trusted so that its
+//! P2P Messages (127) reach our filter, the historic messages print as
+//! above with `"p2p":true`, and the P2P Request Complete (125) whose
+//! request id is our request envelope's hash ends it with
+//! `{"event":"history_complete","cursor":"<hex>","count":N}`.
+//!
 //! The Waku machine (`status_waku::Waku`) is sans-IO; this file is its
 //! driver: it feeds the machine what the RLPx connection delivers, sends
 //! what the machine asks, and arms its timer. Run with `--help` for the
@@ -62,6 +69,8 @@ options:
   --history-to <unix>          peer as a mailserver, print it, then
                                {\"event\":\"history_complete\",...}
   --mailserver-password <P>    [default: status-offline-inbox]
+  --history-secs <n>           how long to wait for the peer's Request
+                               Complete [default: 30]
   -h, --help                   print this help";
 
 #[derive(Default)]
@@ -80,6 +89,7 @@ struct Args {
     history_from: Option<u32>,
     history_to: Option<u32>,
     mailserver_password: Option<String>,
+    history_secs: Option<u64>,
 }
 
 fn parse_topic(s: &str) -> Result<Topic, String> {
@@ -117,6 +127,7 @@ fn parse_args() -> Result<Args, lexopt::Error> {
             Long("history-from") => a.history_from = Some(p.value()?.parse()?),
             Long("history-to") => a.history_to = Some(p.value()?.parse()?),
             Long("mailserver-password") => a.mailserver_password = Some(p.value()?.string()?),
+            Long("history-secs") => a.history_secs = Some(p.value()?.parse()?),
             Value(url) if a.enode.is_none() => a.enode = Some(url.parse::<Enode>()?),
             _ => return Err(arg.unexpected()),
         }
@@ -138,8 +149,11 @@ fn parse_args() -> Result<Args, lexopt::Error> {
     if a.history_from.is_some() && a.listen_topic.is_none() {
         return Err("--history-from needs --listen-topic and --listen-password".into());
     }
-    if a.mailserver_password.is_some() && a.history_from.is_none() {
-        return Err("--mailserver-password needs --history-from".into());
+    if (a.mailserver_password.is_some() || a.history_secs.is_some()) && a.history_from.is_none() {
+        return Err("--mailserver-password and --history-secs need --history-from".into());
+    }
+    if a.history_from > a.history_to {
+        return Err("--history-from is after --history-to".into());
     }
     Ok(a)
 }
@@ -382,18 +396,28 @@ async fn run(args: Args) -> Result<(), String> {
         _ => 0,
     };
     let listen_until = tokio::time::Instant::now() + Duration::from_secs(listen_secs);
-    let history_until = tokio::time::Instant::now() + Duration::from_secs(30);
+    let history_secs = args.history_secs.unwrap_or(30);
+    let history_until = tokio::time::Instant::now() + Duration::from_secs(history_secs);
     let mut history_count = 0u64;
     let mut history_done = request_id.is_none();
+    // Listening ends at `listen_until`; a pending history request keeps us
+    // past it until its Request Complete, and fails at `history_until`.
     loop {
+        let now = tokio::time::Instant::now();
+        if !history_done && now >= history_until {
+            return Err(format!(
+                "no Request Complete from the peer within {history_secs} s \
+                 ({history_count} historic messages received); is it a mailserver?"
+            ));
+        }
+        if history_done && now >= listen_until {
+            break;
+        }
         let deadline = if history_done {
             listen_until
         } else {
-            listen_until.max(history_until)
+            history_until
         };
-        if history_done && tokio::time::Instant::now() >= listen_until {
-            break;
-        }
         match d.next_event(deadline).await? {
             Some(Event::Message(m)) => {
                 if m.p2p {
@@ -423,9 +447,8 @@ async fn run(args: Args) -> Result<(), String> {
                     }
                 }
             }
-            Some(_) => {}
-            None if !history_done => return Err("no answer to the history request".into()),
-            None => break,
+            // Deadlines are checked at the top of the loop.
+            Some(_) | None => {}
         }
     }
     let _ = d.conn.disconnect(DisconnectReason::Requested).await;

@@ -2,7 +2,8 @@
 //! Waku node that this test runs on 127.0.0.1 (RLPx through status-tokio,
 //! the `status_waku::Waku` machine on top), and checks its JSON lines:
 //! the peer's Status options, a post the node opens, a message the node
-//! sends that the example opens.
+//! sends that the example opens, and a history request the node answers
+//! as a mailserver would (11/WAKU-MAILSERVER).
 
 mod common;
 
@@ -13,19 +14,24 @@ use std::sync::mpsc;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use bytes::Bytes;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use serde_json::{json, Value};
-use status_core::{Enode, SecretKey, Timestamp};
+use status_core::{Enode, NodeId, SecretKey, Timestamp};
 use status_rlpx::p2p::CapabilityConfig;
 use status_rlpx::session::Config;
 use status_tokio::{Connection, Event as ConnEvent};
 use status_waku::filter::Filter;
+use status_waku::mailserver::{cursor, DEFAULT_MAILSERVER_PASSWORD, MAX_LIMIT};
+use status_waku::message::SymmetricKey;
 use status_waku::node::Event;
+use status_waku::packet::{code, Limits};
 use status_waku::peer::Protocol;
 use status_waku::topic::symmetric_key_from_password;
 use status_waku::{
-    wrap, Encryption, MessageParams, RateLimits, StatusOptions, Topic, Waku, WakuConfig,
+    wrap, Bloom, Encryption, Envelope, MessageParams, MessagesRequest, Packet, RateLimits,
+    RequestComplete, StatusOptions, Topic, Waku, WakuConfig,
 };
 use tokio::net::TcpListener;
 
@@ -40,6 +46,7 @@ fn waku_peer_binary() -> PathBuf {
 struct Example {
     child: Child,
     lines: mpsc::Receiver<String>,
+    stderr: mpsc::Receiver<String>,
 }
 
 impl Example {
@@ -48,24 +55,21 @@ impl Example {
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("spawn waku-peer");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Example { child, lines }
+        let lines = forward_lines(child.stdout.take().expect("piped stdout"), false);
+        let stderr = forward_lines(child.stderr.take().expect("piped stderr"), true);
+        Example {
+            child,
+            lines,
+            stderr,
+        }
     }
 
-    /// Every stdout line once the process exits, and its exit status.
-    fn finish(mut self, within: Duration) -> (Vec<Value>, ExitStatus) {
+    /// Every stdout line once the process exits, its exit status, and its
+    /// stderr.
+    fn finish(mut self, within: Duration) -> (Vec<Value>, ExitStatus, String) {
         let deadline = Instant::now() + within;
         let status = loop {
             if let Some(status) = self.child.try_wait().expect("wait") {
@@ -79,8 +83,27 @@ impl Example {
             .iter()
             .map(|l| serde_json::from_str(&l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
             .collect();
-        (lines, status)
+        let stderr = self.stderr.iter().collect::<Vec<_>>().join("\n");
+        (lines, status, stderr)
     }
+}
+
+/// Reads `from` line by line onto a channel (echoing to the test's stderr
+/// when `echo`, so a failing test shows what the example logged).
+fn forward_lines(from: impl std::io::Read + Send + 'static, echo: bool) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(from).lines() {
+            let Ok(line) = line else { break };
+            if echo {
+                eprintln!("waku-peer stderr: {line}");
+            }
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
 }
 
 impl Drop for Example {
@@ -125,16 +148,39 @@ fn node_config() -> WakuConfig {
     }
 }
 
-/// Runs the example with `args` against a Waku node on 127.0.0.1 until
-/// the example closes the connection. `setup` configures the machine
-/// before the peer is added; `on_event` sees every machine event and may
-/// post. Returns the node's events, its Status options, and the example's
-/// lines and exit status.
+/// What [`run_against_node_with`] returns: the node's events, its Status
+/// options, and the example's lines, exit status and stderr.
+struct Run {
+    seen: Vec<Event>,
+    options: StatusOptions,
+    lines: Vec<Value>,
+    status: ExitStatus,
+    stderr: String,
+}
+
+/// [`run_against_node_with`] without intercepting packets.
 async fn run_against_node(
     args: &[&str],
     setup: impl FnOnce(&mut Waku),
-    mut on_event: impl FnMut(&mut Waku, &Event),
+    on_event: impl FnMut(&mut Waku, &Event),
 ) -> (Vec<Event>, StatusOptions, Vec<Value>, ExitStatus) {
+    let run = run_against_node_with(args, setup, on_event, |_, _, _| None).await;
+    (run.seen, run.options, run.lines, run.status)
+}
+
+/// Runs the example with `args` against a Waku node on 127.0.0.1 until
+/// the example closes the connection. `setup` configures the machine
+/// before the peer is added; `on_event` sees every machine event and may
+/// post. `on_packet` sees every waku packet from the example first (with
+/// the example's node id): `Some(replies)` keeps it from the machine and
+/// sends `replies` (code, payload) back as they are, the way a mailserver
+/// beside the relay answers P2P Requests; `None` hands it to the machine.
+async fn run_against_node_with(
+    args: &[&str],
+    setup: impl FnOnce(&mut Waku),
+    mut on_event: impl FnMut(&mut Waku, &Event),
+    mut on_packet: impl FnMut(NodeId, u64, &Bytes) -> Option<Vec<(u64, Bytes)>>,
+) -> Run {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let key = SecretKey::from_bytes(&[0x5a; 32]).unwrap();
     let enode = Enode::new(&key.public_key(), listener.local_addr().unwrap());
@@ -192,6 +238,14 @@ async fn run_against_node(
         match tokio::time::timeout(Duration::from_millis(wake), conn.recv()).await {
             Ok(Some(ConnEvent::Message(m))) => {
                 assert_eq!(m.cap, "waku");
+                if let Some(replies) = on_packet(conn.remote_id(), m.code, &m.payload) {
+                    for (code, payload) in replies {
+                        if conn.send("waku", code, payload).await.is_err() {
+                            break;
+                        }
+                    }
+                    continue;
+                }
                 waku.handle_input(now(), peer, m.code, m.payload)
                     .expect("the example sent a valid waku packet");
             }
@@ -204,11 +258,17 @@ async fn run_against_node(
         on_event(&mut waku, &e);
         seen.push(e);
     }
-    let (lines, status) =
+    let (lines, status, stderr) =
         tokio::task::spawn_blocking(move || example.finish(Duration::from_secs(10)))
             .await
             .unwrap();
-    (seen, options, lines, status)
+    Run {
+        seen,
+        options,
+        lines,
+        status,
+        stderr,
+    }
 }
 
 fn hex0x(b: &[u8]) -> String {
@@ -330,4 +390,327 @@ async fn prints_a_message_the_node_posts_on_the_listen_topic() {
     assert_eq!(m["payload_hex"], hex::encode(payload));
     assert_eq!(m["signer"], Value::Null);
     assert_eq!(m["p2p"], false);
+}
+
+// ---- history: the node answers as a mailserver ------------------------------
+
+/// The listen topic of the history tests and its password.
+const HISTORY_TOPIC: Topic = Topic([0xa1, 0xb2, 0xc3, 0xd4]);
+const HISTORY_TOPIC_HEX: &str = "a1b2c3d4";
+const HISTORY_PASSWORD: &str = "history pw";
+
+fn unix_now() -> u32 {
+    u32::try_from(now().as_secs()).unwrap()
+}
+
+/// An archived envelope: created at `sent` (Unix seconds), long expired by
+/// now (a 60 s TTL; P2P Messages skip the expiry check), encrypted with
+/// `key` and signed by `signer` if given, without PoW (P2P skips it too).
+fn historic(
+    rng: &mut ChaCha20Rng,
+    sent: u32,
+    topic: Topic,
+    key: &SymmetricKey,
+    signer: Option<&SecretKey>,
+    payload: &[u8],
+) -> Envelope {
+    let mut params = MessageParams::new(payload, Encryption::Symmetric(key), topic);
+    params.ttl = 60;
+    params.signer = signer;
+    let env = wrap(rng, &params, Timestamp::from_secs(u64::from(sent))).unwrap();
+    assert_eq!(env.sent_secs(), sent);
+    env
+}
+
+/// The mailserver's side of a P2P Request (126) from the example: the
+/// request envelope opened with the key status-go derives from the
+/// mailserver password (`AddSymKeyFromPassword`, the public-chat PBKDF2),
+/// checked to be signed by the peer that sent it, as status-go's
+/// mailserver checks. Returns the request and the request id (the
+/// envelope hash) that Request Complete must carry.
+fn open_request(from: NodeId, payload: &Bytes, password: &str) -> (MessagesRequest, [u8; 32]) {
+    let Packet::P2PRequest(envelope) =
+        Packet::decode(code::P2P_REQUEST, payload, &Limits::default())
+            .expect("the example sent a decodable P2P Request")
+    else {
+        panic!("the P2P Request is not an envelope: {payload:?}");
+    };
+    assert_eq!(
+        envelope.topic,
+        Topic::default(),
+        "request envelopes have topic 0"
+    );
+    let key = symmetric_key_from_password(password);
+    let (request, message) = MessagesRequest::open_envelope(&envelope, &key)
+        .expect("the request opens with the mailserver password's key");
+    let signer = message
+        .signer()
+        .expect("open_envelope rejects unsigned requests");
+    assert_eq!(
+        signer.node_id(),
+        from,
+        "the request is signed by the requester"
+    );
+    (request, envelope.hash())
+}
+
+/// The P2P Message (127) packet carrying `envelopes`.
+fn p2p_message(envelopes: &[&Envelope]) -> (u64, Bytes) {
+    let packet = Packet::P2PMessage(envelopes.iter().map(|e| (*e).clone()).collect());
+    (code::P2P_MESSAGE, packet.to_vec().into())
+}
+
+/// The P2P Request Complete (125) packet carrying `rc`.
+fn request_complete(rc: &RequestComplete) -> (u64, Bytes) {
+    let packet = Packet::P2PRequestComplete(rc.to_vec().into());
+    (code::P2P_REQUEST_COMPLETE, packet.to_vec().into())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prints_the_history_a_mailserver_sends_then_history_complete() {
+    let t = unix_now();
+    let (from, to) = (t - 7200, t - 60);
+    let listen_key = symmetric_key_from_password(HISTORY_PASSWORD);
+    let wrong_key = symmetric_key_from_password("not the listen pw");
+    let other_topic = Topic([0x01, 0x02, 0x03, 0x04]);
+    let author = SecretKey::from_bytes(&[0x33; 32]).unwrap();
+    let rng = &mut ChaCha20Rng::from_seed([9; 32]);
+
+    // The archive. In the asked range and on the listen topic:
+    let first = historic(rng, t - 7000, HISTORY_TOPIC, &listen_key, None, b"first");
+    let signed = historic(
+        rng,
+        t - 3600,
+        HISTORY_TOPIC,
+        &listen_key,
+        Some(&author),
+        b"\x00signed\xff",
+    );
+    let wrong = historic(rng, t - 600, HISTORY_TOPIC, &wrong_key, None, b"wrong key");
+    let last = historic(rng, t - 120, HISTORY_TOPIC, &listen_key, None, b"last");
+    // Outside the range or on another topic: the mailserver must not select them.
+    let too_old = historic(rng, t - 9000, HISTORY_TOPIC, &listen_key, None, b"too old");
+    let too_new = historic(rng, t - 30, HISTORY_TOPIC, &listen_key, None, b"too new");
+    let elsewhere = historic(rng, t - 3000, other_topic, &listen_key, None, b"elsewhere");
+    let archive = [
+        &first, &signed, &wrong, &last, &too_old, &too_new, &elsewhere,
+    ];
+    // Sent anyway, as a sloppy mailserver might: the example has no
+    // filter on that topic and must not print it.
+    let stray = historic(rng, t - 2000, other_topic, &listen_key, None, b"stray");
+
+    let from_s = from.to_string();
+    let to_s = to.to_string();
+    let mut answered = None;
+    let run = run_against_node_with(
+        &[
+            "--listen-password",
+            HISTORY_PASSWORD,
+            "--listen-topic",
+            HISTORY_TOPIC_HEX,
+            "--history-from",
+            &from_s,
+            "--history-to",
+            &to_s,
+            "--mailserver-password",
+            "mailserver pw",
+        ],
+        |_| {},
+        |_, _| {},
+        |peer, code, payload| {
+            if code != code::P2P_REQUEST {
+                return None;
+            }
+            assert!(answered.is_none(), "one request only");
+            let (request, request_id) = open_request(peer, payload, "mailserver pw");
+            // What status-go's MakeMessagesRequestPayload sends for one topic.
+            assert_eq!(
+                request,
+                MessagesRequest {
+                    lower: from,
+                    upper: to,
+                    bloom: Some(Bloom::from_topics(&[HISTORY_TOPIC])),
+                    topics: Vec::new(),
+                    limit: MAX_LIMIT,
+                    cursor: Vec::new(),
+                    batch: true,
+                }
+            );
+            let bloom = request.bloom.expect("a bloom request");
+            assert!(
+                !bloom.matches(other_topic),
+                "pick a topic outside the bloom"
+            );
+            let mut selected: Vec<&Envelope> = archive
+                .iter()
+                .copied()
+                .filter(|e| {
+                    (request.lower..=request.upper).contains(&e.sent_secs())
+                        && bloom.matches(e.topic)
+                })
+                .collect();
+            selected.sort_by_key(|e| e.sent_secs());
+            assert_eq!(selected, [&first, &signed, &wrong, &last]);
+            let end = selected[selected.len() - 1];
+            let rc = RequestComplete::Completed {
+                request_id,
+                last_envelope_hash: end.hash(),
+                cursor: cursor(end.sent_secs(), &end.hash()).to_vec(),
+            };
+            answered = Some(rc.clone());
+            // Two batches, the stray one in the first.
+            Some(vec![
+                p2p_message(&[selected[0], &stray, selected[1]]),
+                p2p_message(&selected[2..]),
+                request_complete(&rc),
+            ])
+        },
+    )
+    .await;
+    let lines = &run.lines;
+    assert!(run.status.success(), "waku-peer: {}, {lines:?}", run.status);
+    let Some(RequestComplete::Completed { cursor, .. }) = answered else {
+        panic!("the example sent no P2P Request");
+    };
+    assert_eq!(
+        events(lines),
+        [
+            "status",
+            "message",
+            "message",
+            "message",
+            "history_complete"
+        ],
+        "{lines:?}"
+    );
+    let author_hex = hex0x(&author.public_key().to_uncompressed());
+    let expected = [
+        (&first, &b"first"[..], Value::Null),
+        (&signed, &b"\x00signed\xff"[..], Value::from(author_hex)),
+        (&last, &b"last"[..], Value::Null),
+    ];
+    for (line, (env, payload, signer)) in lines[1..4].iter().zip(expected) {
+        assert_eq!(
+            *line,
+            json!({
+                "event": "message",
+                "topic": format!("0x{HISTORY_TOPIC_HEX}"),
+                "hash": hex0x(&env.hash()),
+                "payload_hex": hex::encode(payload),
+                "signer": signer,
+                "p2p": true,
+            })
+        );
+    }
+    assert_eq!(cursor.len(), status_waku::mailserver::CURSOR_SIZE);
+    assert_eq!(
+        lines[4],
+        json!({"event": "history_complete", "cursor": hex::encode(&cursor), "count": 3})
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_fails_without_a_request_complete_for_its_request() {
+    let t = unix_now();
+    let listen_key = symmetric_key_from_password(HISTORY_PASSWORD);
+    let rng = &mut ChaCha20Rng::from_seed([10; 32]);
+    let old = historic(rng, t - 100, HISTORY_TOPIC, &listen_key, None, b"old");
+    let (from_s, to_s) = ((t - 3600).to_string(), t.to_string());
+    let mut requested = false;
+    let started = Instant::now();
+    let run = run_against_node_with(
+        &[
+            "--listen-password",
+            HISTORY_PASSWORD,
+            "--listen-topic",
+            HISTORY_TOPIC_HEX,
+            "--history-from",
+            &from_s,
+            "--history-to",
+            &to_s,
+            "--history-secs",
+            "2",
+        ],
+        |_| {},
+        |_, _| {},
+        |peer, code, payload| {
+            if code != code::P2P_REQUEST {
+                return None;
+            }
+            // No --mailserver-password: the default one.
+            let (_, request_id) = open_request(peer, payload, DEFAULT_MAILSERVER_PASSWORD);
+            requested = true;
+            let mut other_id = request_id;
+            other_id[0] ^= 1;
+            // A message, then completion of some other request: ignored.
+            Some(vec![
+                p2p_message(&[&old]),
+                request_complete(&RequestComplete::Completed {
+                    request_id: other_id,
+                    last_envelope_hash: old.hash(),
+                    cursor: Vec::new(),
+                }),
+            ])
+        },
+    )
+    .await;
+    let elapsed = started.elapsed();
+    assert!(requested, "the example sent no P2P Request");
+    assert!(
+        !run.status.success(),
+        "waku-peer should fail: {:?}",
+        run.lines
+    );
+    assert_eq!(events(&run.lines), ["status", "message"], "{:?}", run.lines);
+    assert!(
+        run.stderr.contains(
+            "no Request Complete from the peer within 2 s (1 historic messages received)"
+        ),
+        "stderr: {}",
+        run.stderr
+    );
+    assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_fails_when_the_mailserver_refuses_the_request() {
+    let t = unix_now();
+    let (from_s, to_s) = ((t - 3600).to_string(), t.to_string());
+    let run = run_against_node_with(
+        &[
+            "--listen-password",
+            HISTORY_PASSWORD,
+            "--listen-topic",
+            HISTORY_TOPIC_HEX,
+            "--history-from",
+            &from_s,
+            "--history-to",
+            &to_s,
+        ],
+        |_| {},
+        |_, _| {},
+        |peer, code, payload| {
+            if code != code::P2P_REQUEST {
+                return None;
+            }
+            let (_, request_id) = open_request(peer, payload, DEFAULT_MAILSERVER_PASSWORD);
+            Some(vec![request_complete(&RequestComplete::Failed {
+                request_id,
+                error: "query failed".into(),
+            })])
+        },
+    )
+    .await;
+    assert!(
+        !run.status.success(),
+        "waku-peer should fail: {:?}",
+        run.lines
+    );
+    assert_eq!(events(&run.lines), ["status"], "{:?}", run.lines);
+    assert!(
+        run.stderr
+            .contains("the mailserver refused the request: query failed"),
+        "stderr: {}",
+        run.stderr
+    );
 }
