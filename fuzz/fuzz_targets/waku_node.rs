@@ -18,6 +18,7 @@ fuzz_target!(|data: &[u8]| {
     let config = WakuConfig {
         min_pow: 0.0,
         confirmations_enabled: data.first().is_some_and(|b| b & 1 == 1),
+        mailserver: data.first().is_some_and(|b| b & 2 == 2),
         limits: Limits {
             max_packet_size: 64 << 10,
             max_envelope_size: 16 << 10,

@@ -79,8 +79,14 @@ pub struct WakuConfig {
     /// Bytes of envelopes kept, likewise.
     pub max_stored_bytes: usize,
     /// Events waiting for [`crate::node::Waku::poll_event`] at most; past
-    /// this, decrypted messages are dropped (and counted) rather than queued.
+    /// this, messages, acknowledgements and mailserver events are dropped
+    /// (and counted in `Stats::events_dropped`) rather than queued.
     pub max_events: usize,
+    /// Whether a mailserver runs on this machine: P2P Requests (126) are
+    /// then decoded (a malformed one drops the peer) and reported as
+    /// [`crate::node::Event::P2PRequest`]. Off, they are ignored, as
+    /// status-go ignores them without a registered mailserver.
+    pub mailserver: bool,
 }
 
 impl Default for WakuConfig {
@@ -105,6 +111,7 @@ impl Default for WakuConfig {
             max_stored: 10_000,
             max_stored_bytes: 32 << 20,
             max_events: 10_000,
+            mailserver: false,
         }
     }
 }

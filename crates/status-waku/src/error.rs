@@ -78,6 +78,10 @@ pub enum Error {
     InvalidMessagesRequest(&'static str),
 
     // ---- the caller used the API wrongly ----
+    /// (Caller error) the packet exists only in waku/1 and the peer speaks
+    /// whisper/6.
+    #[error("peer {0} speaks whisper/6, which has no such packet")]
+    NotWaku1(u64),
     /// The payload (plus padding) does not fit the 4-byte payload size field.
     #[error("payload of {0} bytes is too large for a message")]
     PayloadTooLarge(usize),

@@ -70,8 +70,8 @@ use crate::expiry::ExpiryQueue;
 use crate::filter::{Filter, FilterId, Filters};
 use crate::message::ReceivedMessage;
 use crate::packet::{
-    code, encode_raw_list, shh_code, EnvelopeError, MessageResponse, RawEnvelopes,
-    ENVELOPE_OTHER_ERROR, ENVELOPE_TIME_NOT_SYNCED,
+    code, encode_raw_list, shh_code, EnvelopeError, MessageResponse, Packet, RawEnvelopes,
+    ShhPacket, ENVELOPE_OTHER_ERROR, ENVELOPE_TIME_NOT_SYNCED,
 };
 use crate::peer::{BloomProbe, Handshake, Peer, PeerId, PeerView, Protocol};
 use crate::rate_limit::Limiter;
@@ -169,6 +169,23 @@ pub enum Event {
         /// The raw payload.
         payload: Bytes,
     },
+    /// A peer sent a P2P Request (126): a history request for a mailserver
+    /// (11/WAKU-MAILSERVER); only with [`WakuConfig::mailserver`] set. The
+    /// machine answers none itself; a mailserver
+    /// built on it opens the envelope with
+    /// [`crate::mailserver::MessagesRequest::open_envelope`] and answers
+    /// with [`Waku::send_p2p_messages`] and
+    /// [`Waku::send_p2p_request_complete`].
+    P2PRequest {
+        /// The peer.
+        peer: PeerId,
+        /// The request envelope; `None` for status-go's newer direct form
+        /// (a bare `MessagesRequest` RLP, see
+        /// [`crate::mailserver::DirectMessagesRequest`]).
+        envelope: Option<Envelope>,
+        /// The packet payload as received.
+        payload: Bytes,
+    },
 }
 
 /// Counters of what the machine did, for metrics and tests.
@@ -200,7 +217,8 @@ pub struct Stats {
     pub batches_sent: u64,
     /// Packets received before the peer's Status (ignored).
     pub ignored_before_status: u64,
-    /// Message events dropped because the event queue was full.
+    /// Events dropped because the event queue was full (see
+    /// [`WakuConfig::max_events`]).
     pub events_dropped: u64,
 }
 
@@ -459,6 +477,17 @@ impl Waku {
         Ok(())
     }
 
+    /// Queues an event a peer can cause again and again; past
+    /// `max_events` it is dropped and counted instead. Peer lifecycle
+    /// events (ready, dropped) bypass this: at most two per peer.
+    fn push_event(&mut self, event: Event) {
+        if self.events.len() >= self.config.max_events {
+            self.stats.events_dropped += 1;
+        } else {
+            self.events.push_back(event);
+        }
+    }
+
     fn drop_peer(&mut self, id: PeerId, reason: DropReason) {
         if let Some(i) = self.index(id) {
             self.peers.remove(i);
@@ -589,7 +618,7 @@ impl Waku {
                 let batch_hash = b
                     .try_into()
                     .map_err(|_| Error::InvalidHashLength(b.len()))?;
-                self.events.push_back(Event::BatchAcknowledged {
+                self.push_event(Event::BatchAcknowledged {
                     peer: id,
                     batch_hash,
                     errors: Vec::new(),
@@ -598,7 +627,7 @@ impl Waku {
             }
             (Protocol::Waku1, code::MESSAGE_RESPONSE) => {
                 if let Some(r) = MessageResponse::decode(payload)? {
-                    self.events.push_back(Event::BatchAcknowledged {
+                    self.push_event(Event::BatchAcknowledged {
                         peer: id,
                         batch_hash: r.batch_hash,
                         errors: r.errors,
@@ -610,8 +639,7 @@ impl Waku {
                 if self.peers[i].trusted {
                     let (item, _) = rlp_strict::split_item(payload)?;
                     let payload = payload.slice_ref(item.bytes()?);
-                    self.events
-                        .push_back(Event::P2PRequestComplete { peer: id, payload });
+                    self.push_event(Event::P2PRequestComplete { peer: id, payload });
                 }
                 Ok(())
             }
@@ -637,9 +665,32 @@ impl Waku {
                 self.apply_update(i, &options);
                 Ok(())
             }
-            // P2P Request (126): only a mailserver answers those (a later
-            // layer); status-go ignores them without one. Unknown codes are
-            // ignored for forward compatibility.
+            (_, code::P2P_REQUEST) if !self.config.mailserver => Ok(()),
+            (Protocol::Waku1, code::P2P_REQUEST) => {
+                let envelope = match Packet::decode(code, payload, &self.config.limits)? {
+                    Packet::P2PRequest(e) => Some(e),
+                    _ => None,
+                };
+                self.push_event(Event::P2PRequest {
+                    peer: id,
+                    envelope,
+                    payload: payload.clone(),
+                });
+                Ok(())
+            }
+            (Protocol::Shh6, shh_code::P2P_REQUEST) => {
+                if let ShhPacket::P2PRequest(e) =
+                    ShhPacket::decode(code, payload, &self.config.limits)?
+                {
+                    self.push_event(Event::P2PRequest {
+                        peer: id,
+                        envelope: Some(e),
+                        payload: payload.clone(),
+                    });
+                }
+                Ok(())
+            }
+            // Unknown codes are ignored for forward compatibility.
             _ => Ok(()),
         }
     }
@@ -728,22 +779,18 @@ impl Waku {
         payload: &Bytes,
     ) -> Result<(), Error> {
         let envelopes = match protocol {
-            Protocol::Waku1 => match crate::packet::Packet::decode(
-                code::P2P_MESSAGE,
-                payload,
-                &self.config.limits,
-            )? {
-                crate::packet::Packet::P2PMessage(es) => es,
-                _ => Vec::new(),
-            },
-            Protocol::Shh6 => match crate::packet::ShhPacket::decode(
-                shh_code::P2P_MESSAGE,
-                payload,
-                &self.config.limits,
-            )? {
-                crate::packet::ShhPacket::P2PMessage(es) => es,
-                _ => Vec::new(),
-            },
+            Protocol::Waku1 => {
+                match Packet::decode(code::P2P_MESSAGE, payload, &self.config.limits)? {
+                    Packet::P2PMessage(es) => es,
+                    _ => Vec::new(),
+                }
+            }
+            Protocol::Shh6 => {
+                match ShhPacket::decode(shh_code::P2P_MESSAGE, payload, &self.config.limits)? {
+                    ShhPacket::P2PMessage(es) => es,
+                    _ => Vec::new(),
+                }
+            }
         };
         for e in envelopes {
             if self.filters.wants(e.topic) {
@@ -930,11 +977,7 @@ impl Waku {
 
     fn deliver(&mut self, hash: [u8; 32], env: &Envelope, p2p: bool) {
         for (filter, message) in self.filters.open(env, p2p) {
-            if self.events.len() >= self.config.max_events {
-                self.stats.events_dropped += 1;
-                continue;
-            }
-            self.events.push_back(Event::Message(Box::new(Delivered {
+            self.push_event(Event::Message(Box::new(Delivered {
                 filter,
                 hash,
                 envelope: env.clone(),
@@ -1018,7 +1061,7 @@ impl Waku {
         };
         p.pending.clear();
         if confirm && protocol == Protocol::Waku1 {
-            self.events.push_back(Event::BatchSent {
+            self.push_event(Event::BatchSent {
                 peer: id,
                 batch_hash: keccak256(&payload),
             });
@@ -1248,6 +1291,45 @@ impl Waku {
                 }
             }
         }
+    }
+
+    /// Sends `envelopes` to `peer` in one P2P Message (127): a mailserver's
+    /// answer to a [`Event::P2PRequest`]. They are not checked for expiry or
+    /// PoW, nor stored or forwarded (the receiver delivers them to its
+    /// filters only if it trusts us).
+    ///
+    /// # Errors
+    /// [`Error::UnknownPeer`]; [`Error::PacketTooLarge`] when the packet
+    /// would exceed our `max_packet_size` (split the batch).
+    pub fn send_p2p_messages(&mut self, peer: PeerId, envelopes: &[Envelope]) -> Result<(), Error> {
+        let p = self.peer(peer).ok_or(Error::UnknownPeer(peer.0))?;
+        let protocol = p.protocol;
+        let mut v = Vec::new();
+        crate::packet::encode_envelopes(envelopes, &mut v);
+        let max = self.config.limits.max_packet_size;
+        if v.len() > max {
+            return Err(Error::PacketTooLarge { size: v.len(), max });
+        }
+        // the same code on waku/1 and shh/6
+        self.send(peer, protocol, code::P2P_MESSAGE, v.into());
+        Ok(())
+    }
+
+    /// Sends a P2P Request Complete (125) with `payload` (build it with
+    /// [`crate::mailserver::RequestComplete`]) to a waku/1 `peer`.
+    ///
+    /// # Errors
+    /// [`Error::UnknownPeer`]; [`Error::NotWaku1`] for a whisper/6 peer,
+    /// whose protocol has no such packet.
+    pub fn send_p2p_request_complete(&mut self, peer: PeerId, payload: &[u8]) -> Result<(), Error> {
+        let p = self.peer(peer).ok_or(Error::UnknownPeer(peer.0))?;
+        if p.protocol != Protocol::Waku1 {
+            return Err(Error::NotWaku1(peer.0));
+        }
+        let mut v = Vec::with_capacity(payload.len() + 9);
+        rlp_strict::write_bytes(payload, &mut |b| v.extend_from_slice(b));
+        self.send(peer, Protocol::Waku1, code::P2P_REQUEST_COMPLETE, v.into());
+        Ok(())
     }
 
     /// Sends a P2P Request (a mailserver request envelope, see

@@ -297,9 +297,25 @@ fn malformed_packets_drop_the_peer_and_unknown_codes_do_not() {
     w.handle_input(now(), p, 99, vec![0xff].into()).unwrap();
     w.handle_input(now(), p, code::P2P_REQUEST, vec![0xff].into())
         .unwrap();
-    assert!(w.is_ready(p));
+    assert!(
+        w.is_ready(p),
+        "no mailserver here: P2P Requests are ignored"
+    );
     assert!(w
         .handle_input(now(), p, code::MESSAGES, vec![0xc3, 0x01].into())
+        .is_err());
+    assert!(!w.is_ready(p));
+
+    // a mailserver decodes requests, so a malformed one drops the peer
+    let (mut w, p) = ready(
+        WakuConfig {
+            mailserver: true,
+            ..cfg()
+        },
+        &full_peer(),
+    );
+    assert!(w
+        .handle_input(now(), p, code::P2P_REQUEST, vec![0xff].into())
         .is_err());
     assert!(!w.is_ready(p));
 }
@@ -619,4 +635,150 @@ fn an_invalid_pow_requirement_drops_the_peer() {
         Err(Error::InvalidPowRequirement)
     );
     assert!(w.set_min_pow(-1.0).is_err());
+}
+
+/// Delivers everything `from` wants to send to `to`, where `to` knows
+/// `from` as `peer`; returns how many packets moved.
+fn pump(from: &mut Waku, to: &mut Waku, peer: PeerId) -> usize {
+    let mut n = 0;
+    while let Some(t) = from.poll_transmit() {
+        to.handle_input(now(), peer, t.code, t.payload).unwrap();
+        n += 1;
+    }
+    n
+}
+
+#[test]
+fn a_mailserver_built_on_the_machine_answers_a_p2p_request() {
+    use status_core::SecretKey;
+    use status_waku::mailserver::MessagesRequest;
+    use status_waku::topic::symmetric_key_from_password;
+    use status_waku::RequestComplete;
+
+    let mut rng =
+        <rand_chacha::ChaCha20Rng as rand_chacha::rand_core::SeedableRng>::from_seed([9; 32]);
+    let client_key = SecretKey::from_bytes(&[0x11; 32]).unwrap();
+    let ms_key = symmetric_key_from_password("status-offline-inbox");
+    let chat_key = [5u8; 32];
+    let topic = Topic([0xca, 0xfe, 0, 1]);
+
+    let server_config = WakuConfig {
+        mailserver: true,
+        ..cfg()
+    };
+    let (mut client, mut server) = (Waku::new(cfg(), now()), Waku::new(server_config, now()));
+    client.subscribe(Filter::symmetric(vec![topic], chat_key));
+    let to_server = client.add_peer(now(), NodeId([2; 64]), None, Protocol::Waku1);
+    let to_client = server.add_peer(
+        now(),
+        client_key.public_key().node_id(),
+        None,
+        Protocol::Waku1,
+    );
+    pump(&mut client, &mut server, to_client);
+    pump(&mut server, &mut client, to_server);
+    assert!(client.is_ready(to_server) && server.is_ready(to_client));
+    let _ = (events(&mut client), events(&mut server));
+
+    // The client asks for the last day on its topic.
+    let request = MessagesRequest::for_topics(T0 as u32 - 86_400, T0 as u32, &[topic], 100);
+    let envelope = request
+        .to_envelope(&mut rng, &client_key, &ms_key, now(), 10, 0.0, 1)
+        .unwrap();
+    client.set_trusted(to_server, true).unwrap();
+    client.send_p2p_request(to_server, &envelope).unwrap();
+    assert_eq!(pump(&mut client, &mut server, to_client), 1);
+
+    // The server sees it as an event, opens it, checks the requester.
+    let got = match events(&mut server).as_slice() {
+        [Event::P2PRequest {
+            peer,
+            envelope: Some(e),
+            ..
+        }] if *peer == to_client => e.clone(),
+        other => panic!("expected one P2P Request event, got {other:?}"),
+    };
+    assert_eq!(got.hash(), envelope.hash());
+    let (opened, msg) = MessagesRequest::open_envelope(&got, &ms_key).unwrap();
+    assert_eq!(opened, request);
+    assert_eq!(msg.signer(), Some(&client_key.public_key()));
+
+    // It answers with an expired envelope and Request Complete.
+    let mut params = status_waku::MessageParams::new(
+        b"from yesterday",
+        status_waku::Encryption::Symmetric(&chat_key),
+        topic,
+    );
+    params.ttl = 10;
+    let old = status_waku::wrap(&mut rng, &params, Timestamp::from_secs(T0 - 3600)).unwrap();
+    server.send_p2p_messages(to_client, &[old.clone()]).unwrap();
+    let done = RequestComplete::Completed {
+        request_id: envelope.hash(),
+        last_envelope_hash: old.hash(),
+        cursor: Vec::new(),
+    };
+    server
+        .send_p2p_request_complete(to_client, &done.to_vec())
+        .unwrap();
+    assert_eq!(pump(&mut server, &mut client, to_server), 2);
+
+    let got = events(&mut client);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(
+        matches!(&got[0], Event::Message(d) if d.p2p && d.message.payload() == b"from yesterday" && d.hash == old.hash())
+    );
+    match &got[1] {
+        Event::P2PRequestComplete { peer, payload } => {
+            assert_eq!(*peer, to_server);
+            assert_eq!(RequestComplete::decode(payload).unwrap(), done);
+        }
+        other => panic!("expected Request Complete, got {other:?}"),
+    }
+    // history is never relayed or stored
+    assert!(transmits(&mut client).is_empty());
+    assert!(!client.has_envelope(&old.hash()));
+}
+
+#[test]
+fn mailserver_answers_respect_limits_and_protocols() {
+    let mut w = Waku::new(cfg(), now());
+    let waku = w.add_peer(now(), NodeId([1; 64]), None, Protocol::Waku1);
+    let shh = w.add_peer(now(), NodeId([2; 64]), None, Protocol::Shh6);
+    assert!(matches!(
+        w.send_p2p_request_complete(shh, &[0; 32]),
+        Err(Error::NotWaku1(_))
+    ));
+    let big = Envelope::new(T0 as u32, 60, Topic([1; 4]), vec![0; 600 * 1024]);
+    assert!(matches!(
+        w.send_p2p_messages(waku, &[big.clone(), big.clone(), big]),
+        Err(Error::PacketTooLarge { .. })
+    ));
+    assert!(matches!(
+        w.send_p2p_messages(PeerId(999), &[]),
+        Err(Error::UnknownPeer(999))
+    ));
+}
+
+#[test]
+fn events_a_peer_can_repeat_are_bounded() {
+    let (mut w, p) = ready(
+        WakuConfig {
+            max_events: 5,
+            mailserver: true,
+            ..cfg()
+        },
+        &full_peer(),
+    );
+    for i in 0..20u8 {
+        let mut ack = vec![0xa0];
+        ack.extend_from_slice(&[i; 32]);
+        w.handle_input(now(), p, code::BATCH_ACK, ack.into())
+            .unwrap();
+        // a P2P Request from an untrusted peer is still reported
+        let req = env([0; 4], &[i]);
+        w.handle_input(now(), p, code::P2P_REQUEST, req.to_vec().into())
+            .unwrap();
+    }
+    assert_eq!(events(&mut w).len(), 5);
+    assert_eq!(w.stats().events_dropped, 35);
 }
