@@ -711,7 +711,9 @@ fn a_mailserver_built_on_the_machine_answers_a_p2p_request() {
     );
     params.ttl = 10;
     let old = status_waku::wrap(&mut rng, &params, Timestamp::from_secs(T0 - 3600)).unwrap();
-    server.send_p2p_messages(to_client, &[old.clone()]).unwrap();
+    server
+        .send_p2p_messages(to_client, std::slice::from_ref(&old))
+        .unwrap();
     let done = RequestComplete::Completed {
         request_id: envelope.hash(),
         last_envelope_hash: old.hash(),
