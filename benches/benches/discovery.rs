@@ -24,6 +24,14 @@ fn enr(c: &mut Criterion) {
     group.bench_function("decode_verify_text", |b| {
         b.iter(|| Enr::from_text(EIP778).expect("valid"))
     });
+    // The same record through sigp's `enr` crate (secp256k1 backend), which
+    // also verifies the signature and derives the node id while decoding.
+    type SigpEnr = enr::Enr<enr::secp256k1::SecretKey>;
+    let theirs: SigpEnr = EIP778.parse().expect("EIP-778 example");
+    assert_eq!(theirs.node_id().raw(), record.node_id().0);
+    group.bench_function("sigp_enr_decode_verify_text", |b| {
+        b.iter(|| EIP778.parse::<SigpEnr>().expect("valid"))
+    });
     let key = SecretKey::from_bytes(&[7; 32]).expect("key");
     group.bench_function("sign", |b| {
         b.iter(|| {
