@@ -22,6 +22,15 @@ fn seed(c: &mut Criterion) {
     group.bench_function("parse_mnemonic", |b| {
         b.iter(|| Mnemonic::parse(WORDS).expect("valid"))
     });
+    // The same through rust-bitcoin's `bip39` crate.
+    let theirs = bip39::Mnemonic::parse(WORDS).expect("valid");
+    assert_eq!(&theirs.to_seed("TREZOR"), m.to_seed("TREZOR").as_bytes());
+    group.bench_function("bip39_crate_mnemonic_to_seed", |b| {
+        b.iter(|| theirs.to_seed("TREZOR"))
+    });
+    group.bench_function("bip39_crate_parse_mnemonic", |b| {
+        b.iter(|| bip39::Mnemonic::parse(WORDS).expect("valid"))
+    });
     // The limit: PBKDF2-HMAC-SHA512, 2048 rounds, 64 bytes, nothing else.
     group.bench_function("limit_pbkdf2_sha512_2048", |b| {
         let mut out = [0u8; 64];

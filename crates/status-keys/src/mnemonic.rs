@@ -153,7 +153,11 @@ impl Mnemonic {
             let words = phrase.split_whitespace().count();
             return Err(Error::BadWordCount(words));
         }
-        let normalized: Zeroizing<String> = Zeroizing::new(phrase.nfkd().collect());
+        // ASCII text is already in NFKD; anything else is normalized into a
+        // buffer that erases itself
+        let owned: Option<Zeroizing<String>> =
+            (!phrase.is_ascii()).then(|| Zeroizing::new(phrase.nfkd().collect()));
+        let normalized: &str = owned.as_ref().map_or(phrase, |s| s.as_str());
         let mut indices = Zeroizing::new([0u16; 24]);
         let mut n = 0usize;
         for (i, word) in normalized.split_whitespace().enumerate() {
@@ -310,6 +314,23 @@ mod tests {
         .map(|c| c.entropy_bytes())
         .collect();
         assert_eq!(got, [16, 20, 24, 28, 32]);
+    }
+
+    #[test]
+    fn non_ascii_phrases_and_passphrases_are_nfkd_normalized() {
+        let ascii = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
+        // full-width letters and an ideographic space decompose to ASCII
+        let wide = "\u{ff41}\u{ff42}\u{ff41}\u{ff4e}\u{ff44}\u{ff4f}\u{ff4e}\u{3000}abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
+        let (a, w) = (
+            Mnemonic::parse(ascii).unwrap(),
+            Mnemonic::parse(wide).unwrap(),
+        );
+        assert_eq!(a.phrase(), w.phrase());
+        assert_eq!(
+            a.to_seed("TREZOR").as_bytes(),
+            w.to_seed("\u{ff34}\u{ff32}\u{ff25}\u{ff3a}\u{ff2f}\u{ff32}")
+                .as_bytes()
+        );
     }
 
     #[test]
