@@ -59,7 +59,7 @@
 //! //! ```
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 
 use bytes::Bytes;
@@ -222,8 +222,11 @@ pub struct Stats {
     pub events_dropped: u64,
 }
 
-/// A seen-cache key: an envelope hash. Hashes are keccak outputs no peer
-/// can aim, so the first 8 bytes are a fine (and deterministic) hash.
+/// A seen-cache key: an envelope hash. Only its first 8 bytes are hashed
+/// (keccak output is uniform), but through the map's keyed SipHash: a peer
+/// can grind nonces until many envelope hashes share low bits, and with an
+/// unkeyed hash those would pile into one probe sequence. The map is never
+/// iterated, so the random keys change no output.
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct Key([u8; 32]);
 
@@ -232,23 +235,6 @@ impl Hash for Key {
         let mut x = [0u8; 8];
         x.copy_from_slice(&self.0[..8]);
         state.write_u64(u64::from_le_bytes(x));
-    }
-}
-
-#[derive(Default)]
-struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 ^= v;
     }
 }
 
@@ -281,7 +267,7 @@ pub struct Waku {
     config: WakuConfig,
     peers: Vec<Peer>,
     next_peer: u64,
-    seen: HashMap<Key, Seen, BuildHasherDefault<KeyHasher>>,
+    seen: HashMap<Key, Seen>,
     expiries: ExpiryQueue,
     stored: usize,
     stored_bytes: usize,
