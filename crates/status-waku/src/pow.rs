@@ -173,7 +173,7 @@ impl Kernel {
             let mut b = [0u8; RATE];
             b.copy_from_slice(block);
             xor_block(&mut state, &b);
-            keccak::f1600(&mut state);
+            permute(&mut state);
         }
         // Last block: tail, 8 zero bytes for the nonce, Keccak padding.
         let mut last = [0u8; RATE];
@@ -201,7 +201,7 @@ impl Kernel {
                 if shift != 0 {
                     st[lane + 1] ^= v >> (64 - shift);
                 }
-                keccak::f1600(&mut st);
+                permute(&mut st);
                 [st[0], st[1], st[2], st[3]]
             }
             Kernel::Hasher(prefix) => {
@@ -233,6 +233,20 @@ impl Kernel {
         }
         n
     }
+}
+
+/// One keccak-f\[1600\] on `state` (standard lane layout).
+#[inline(always)]
+fn permute(state: &mut [u64; 25]) {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        // CRYPTOGAMS exports the permutation only inside its absorb: a block
+        // of zeros XORs nothing, so this is exactly one permutation.
+        const ZERO_BLOCK: [u8; RATE] = [0; RATE];
+        let _ = sha3_asm::sha3_absorb(state, &ZERO_BLOCK, RATE);
+    }
+    #[cfg(target_arch = "wasm32")]
+    keccak::f1600(state);
 }
 
 impl core::fmt::Debug for PowSearch {
