@@ -54,6 +54,7 @@ pub mod filter;
 pub mod node;
 pub mod peer;
 mod rate_limit;
+mod tolerance;
 pub use config::{Interest, WakuConfig};
 pub use node::Waku;
 

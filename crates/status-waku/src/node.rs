@@ -77,6 +77,7 @@ use crate::peer::{BloomProbe, Handshake, Peer, PeerId, PeerView, Protocol};
 use crate::rate_limit::Limiter;
 use crate::rlp_strict;
 use crate::status::{decode_bloom, ShhStatus, StatusOptions};
+use crate::tolerance::{OldInterest, Tolerance};
 use crate::{Bloom, Envelope, Error, Topic};
 
 /// A packet for one peer.
@@ -281,6 +282,10 @@ pub struct Waku {
     batch: Vec<Bytes>,
     next_flush: Option<Timestamp>,
     last_sweep: Timestamp,
+    /// The latest `now` any call brought: when a setting changes, its
+    /// tolerance window starts here.
+    last_now: Timestamp,
+    tolerance: Tolerance,
     stats: Stats,
 }
 
@@ -318,6 +323,8 @@ impl Waku {
             batch: Vec::new(),
             next_flush: None,
             last_sweep: now,
+            last_now: now,
+            tolerance: Tolerance::default(),
             stats: Stats::default(),
         }
     }
@@ -843,13 +850,13 @@ impl Waku {
                 / env.rlp_without_nonce_len() as f64
                 / (f64::from(env.ttl) + ahead as f64)
         };
-        if pow < self.config.min_pow {
+        if pow < self.config.min_pow && !self.tolerance.pow_ok(now, pow) {
             self.stats.low_pow += 1;
             return Err((hash, Reject::Other("envelope with low PoW")));
         }
 
         if origin.is_some() {
-            if !self.we_want(env.topic) {
+            if !self.we_want(env.topic) && !self.tolerance.interest_ok(now, env.topic) {
                 self.stats.not_interested += 1;
                 return Err((hash, Reject::Silent));
             }
@@ -1090,6 +1097,7 @@ impl Waku {
     }
 
     fn end_of_call(&mut self, now: Timestamp) {
+        self.last_now = self.last_now.max(now);
         if self.config.transmit_interval.is_zero() && self.next_flush.is_some() {
             self.flush(now);
         }
@@ -1202,24 +1210,37 @@ impl Waku {
     }
 
     /// Installs a local filter. With [`Interest::Bloom`] or
-    /// [`Interest::Topics`] the new interest is announced to every peer
-    /// (Status Update, or whisper/6 Bloom Filter).
+    /// [`Interest::Topics`] a changed interest is announced to every peer
+    /// (Status Update, or whisper/6 Bloom Filter); the previous one stays
+    /// accepted for `sync_allowance`.
     pub fn subscribe(&mut self, filter: Filter) -> FilterId {
+        let old = self.current_interest();
         let id = self.filters.install(filter);
-        self.interest_changed();
+        self.interest_changed(old);
         id
     }
 
     /// Removes a local filter; false if it was not installed.
     pub fn unsubscribe(&mut self, id: FilterId) -> bool {
+        let old = self.current_interest();
         let removed = self.filters.uninstall(id);
         if removed {
-            self.interest_changed();
+            self.interest_changed(old);
         }
         removed
     }
 
-    fn interest_changed(&mut self) {
+    fn current_interest(&self) -> OldInterest {
+        match self.config.interest {
+            Interest::Full => OldInterest::Full,
+            Interest::Bloom => OldInterest::Bloom(self.interest_bloom),
+            Interest::Topics => OldInterest::Topics(self.filters.topics()),
+        }
+    }
+
+    /// Announces the interest after a filter change; what we asked for
+    /// before stays accepted for `sync_allowance` (see [`crate::tolerance`]).
+    fn interest_changed(&mut self, old: OldInterest) {
         let update = match self.config.interest {
             Interest::Full => return,
             Interest::Bloom => {
@@ -1233,21 +1254,35 @@ impl Waku {
                     ..StatusOptions::default()
                 }
             }
-            Interest::Topics => StatusOptions {
-                topic_interest: Some(self.filters.topics()),
-                ..StatusOptions::default()
-            },
+            Interest::Topics => {
+                let topics = self.filters.topics();
+                if matches!(&old, OldInterest::Topics(t) if *t == topics) {
+                    return;
+                }
+                StatusOptions {
+                    topic_interest: Some(topics),
+                    ..StatusOptions::default()
+                }
+            }
         };
+        let until = self.last_now.saturating_add(self.config.sync_allowance);
+        self.tolerance.interest_changed(old, self.last_now, until);
         self.announce(&update);
     }
 
-    /// Changes our PoW requirement and tells every peer.
+    /// Changes our PoW requirement and tells every peer. Envelopes that
+    /// meet the previous requirement are still accepted for
+    /// `sync_allowance` (from the latest `now` the machine was given),
+    /// while the update travels (status-go `MinPowTolerance`).
     pub fn set_min_pow(&mut self, pow: f64) -> Result<(), Error> {
         let update = StatusOptions {
             pow_requirement: Some(pow),
             ..StatusOptions::default()
         };
         update.validate()?;
+        let until = self.last_now.saturating_add(self.config.sync_allowance);
+        self.tolerance
+            .pow_changed(self.config.min_pow, self.last_now, until);
         self.config.min_pow = pow;
         self.announce(&update);
         Ok(())

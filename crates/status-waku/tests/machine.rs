@@ -784,3 +784,65 @@ fn events_a_peer_can_repeat_are_bounded() {
     assert_eq!(events(&mut w).len(), 5);
     assert_eq!(w.stats().events_dropped, 35);
 }
+
+#[test]
+fn the_previous_pow_requirement_is_tolerated_for_the_sync_allowance() {
+    let (mut w, p) = ready(cfg(), &full_peer());
+    let at = |s: u64| Timestamp::from_secs(T0 + s);
+    // what status-go clients send: far below this new requirement
+    w.set_min_pow(1.0).unwrap();
+    let weak = |i: u8| Envelope::new(T0 as u32, 60, Topic([i; 4]), vec![i; 40]);
+    assert!(weak(1).pow() < 1.0);
+    w.handle_input(at(5), p, code::MESSAGES, messages(&[weak(1)]))
+        .unwrap();
+    assert_eq!((w.stats().accepted, w.stats().low_pow), (1, 0));
+    // sync_allowance (10 s) after the change, the new requirement holds
+    w.handle_input(at(10), p, code::MESSAGES, messages(&[weak(2)]))
+        .unwrap();
+    assert_eq!((w.stats().accepted, w.stats().low_pow), (1, 1));
+}
+
+#[test]
+fn a_dropped_topic_is_tolerated_for_the_sync_allowance() {
+    let (a, b) = (Topic([0xa; 4]), Topic([0xb; 4]));
+    let mut w = Waku::new(
+        WakuConfig {
+            light_node: true,
+            interest: status_waku::Interest::Topics,
+            ..cfg()
+        },
+        now(),
+    );
+    let fa = w.subscribe(Filter::symmetric(vec![a], [1; 32]));
+    w.subscribe(Filter::symmetric(vec![b], [2; 32]));
+    let p = w.add_peer(now(), NodeId([7; 64]), None, Protocol::Waku1);
+    w.handle_input(now(), p, code::STATUS, status(&full_peer()))
+        .unwrap();
+    let _ = transmits(&mut w);
+    assert!(w.unsubscribe(fa));
+    // the Status Update announcing only `b` went out
+    let update = transmits(&mut w);
+    assert!(update.iter().any(|t| t.code == code::STATUS_UPDATE
+        && StatusOptions::decode(&t.payload).unwrap().topic_interest == Some(vec![b])));
+    let at = |s: u64| Timestamp::from_secs(T0 + s);
+    w.handle_input(
+        at(9),
+        p,
+        code::MESSAGES,
+        messages(&[env([0xa; 4], b"late")]),
+    )
+    .unwrap();
+    assert_eq!((w.stats().accepted, w.stats().not_interested), (1, 0));
+    w.handle_input(
+        at(10),
+        p,
+        code::MESSAGES,
+        messages(&[env([0xa; 4], b"later")]),
+    )
+    .unwrap();
+    assert_eq!((w.stats().accepted, w.stats().not_interested), (1, 1));
+    // a topic never asked for was never tolerated
+    w.handle_input(at(1), p, code::MESSAGES, messages(&[env([0xc; 4], b"x")]))
+        .unwrap();
+    assert_eq!(w.stats().not_interested, 2);
+}
