@@ -145,44 +145,41 @@ impl PeerView {
 /// [`Bloom::contains`].
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct BloomProbe {
-    at: [(usize, u8); 3],
-    n: usize,
+    /// (byte index < 64, bit) per topic byte; a bit of 0 checks nothing.
+    at: [(u8, u8); 3],
 }
 
 impl BloomProbe {
-    /// The probe of `topic`'s bloom ([`Bloom::from_topic`] sets at most 3
-    /// bytes), computed from the topic without building the 64-byte bloom.
+    /// The probe of `topic`'s bloom, computed from the topic without
+    /// building the 64-byte bloom ([`Bloom::from_topic`]).
+    #[inline]
     pub(crate) fn of(topic: Topic) -> Self {
         let t = topic.0;
-        let mut p = BloomProbe {
-            at: [(0, 0); 3],
-            n: 0,
+        let at = |j: usize| {
+            let index = usize::from(t[j]) + if t[3] & (1 << j) != 0 { 256 } else { 0 };
+            // index < 512, so the byte index fits a u8
+            ((index / 8) as u8, 1u8 << (index % 8))
         };
-        for j in 0..3 {
-            let mut index = usize::from(t[j]);
-            if t[3] & (1 << j) != 0 {
-                index += 256;
+        let (a, b, c) = (at(0), at(1), at(2));
+        // a later index in the same byte replaces the earlier bit, as in
+        // `Bloom::from_topic` (status-go assigns, it does not OR)
+        let keep = |(byte, bit): (u8, u8), later: &[(u8, u8)]| {
+            if later.iter().any(|l| l.0 == byte) {
+                (byte, 0)
+            } else {
+                (byte, bit)
             }
-            let (byte, bit) = (index / 8, 1u8 << (index % 8));
-            // a later index in the same byte replaces the earlier bit, as
-            // in `Bloom::from_topic` (status-go assigns, it does not OR)
-            match p.at[..p.n].iter_mut().find(|(i, _)| *i == byte) {
-                Some(slot) => slot.1 = bit,
-                None => {
-                    p.at[p.n] = (byte, bit);
-                    p.n += 1;
-                }
-            }
+        };
+        BloomProbe {
+            at: [keep(a, &[b, c]), keep(b, &[c]), c],
         }
-        p
     }
 
     #[inline]
     pub(crate) fn within(&self, filter: &Bloom) -> bool {
         self.at
             .iter()
-            .take(self.n)
-            .all(|&(i, b)| filter.0.get(i).is_some_and(|f| f & b == b))
+            .all(|&(i, b)| filter.0.get(usize::from(i)).is_some_and(|f| f & b == b))
     }
 }
 
