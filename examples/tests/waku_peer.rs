@@ -14,11 +14,10 @@ use std::sync::mpsc;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use serde_json::{json, Value};
-use status_core::{Enode, NodeId, SecretKey, Timestamp};
+use status_core::{Enode, SecretKey, Timestamp};
 use status_rlpx::p2p::CapabilityConfig;
 use status_rlpx::session::Config;
 use status_tokio::{Connection, Event as ConnEvent};
@@ -26,12 +25,11 @@ use status_waku::filter::Filter;
 use status_waku::mailserver::{cursor, DEFAULT_MAILSERVER_PASSWORD, MAX_LIMIT};
 use status_waku::message::SymmetricKey;
 use status_waku::node::Event;
-use status_waku::packet::{code, Limits};
-use status_waku::peer::Protocol;
+use status_waku::peer::{PeerId, Protocol};
 use status_waku::topic::symmetric_key_from_password;
 use status_waku::{
-    wrap, Bloom, Encryption, Envelope, MessageParams, MessagesRequest, Packet, RateLimits,
-    RequestComplete, StatusOptions, Topic, Waku, WakuConfig,
+    wrap, Bloom, Encryption, Envelope, MessageParams, MessagesRequest, RateLimits, RequestComplete,
+    StatusOptions, Topic, Waku, WakuConfig,
 };
 use tokio::net::TcpListener;
 
@@ -129,9 +127,11 @@ fn rlpx_config() -> Arc<Config> {
     })
 }
 
-/// The node's Waku settings: distinctive options the example must echo.
+/// The node's Waku settings: distinctive options the example must echo,
+/// and the mailserver hooks on (P2P Requests become events).
 fn node_config() -> WakuConfig {
     WakuConfig {
+        mailserver: true,
         min_pow: 0.002,
         confirmations_enabled: true,
         packet_rate_limits: RateLimits {
@@ -164,22 +164,19 @@ async fn run_against_node(
     setup: impl FnOnce(&mut Waku),
     on_event: impl FnMut(&mut Waku, &Event),
 ) -> (Vec<Event>, StatusOptions, Vec<Value>, ExitStatus) {
-    let run = run_against_node_with(args, setup, on_event, |_, _, _| None).await;
+    let run = run_against_node_with(args, setup, on_event).await;
     (run.seen, run.options, run.lines, run.status)
 }
 
 /// Runs the example with `args` against a Waku node on 127.0.0.1 until
 /// the example closes the connection. `setup` configures the machine
 /// before the peer is added; `on_event` sees every machine event and may
-/// post. `on_packet` sees every waku packet from the example first (with
-/// the example's node id): `Some(replies)` keeps it from the machine and
-/// sends `replies` (code, payload) back as they are, the way a mailserver
-/// beside the relay answers P2P Requests; `None` hands it to the machine.
+/// act on the machine (post, or answer an [`Event::P2PRequest`] as a
+/// mailserver).
 async fn run_against_node_with(
     args: &[&str],
     setup: impl FnOnce(&mut Waku),
     mut on_event: impl FnMut(&mut Waku, &Event),
-    mut on_packet: impl FnMut(NodeId, u64, &Bytes) -> Option<Vec<(u64, Bytes)>>,
 ) -> Run {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let key = SecretKey::from_bytes(&[0x5a; 32]).unwrap();
@@ -238,14 +235,6 @@ async fn run_against_node_with(
         match tokio::time::timeout(Duration::from_millis(wake), conn.recv()).await {
             Ok(Some(ConnEvent::Message(m))) => {
                 assert_eq!(m.cap, "waku");
-                if let Some(replies) = on_packet(conn.remote_id(), m.code, &m.payload) {
-                    for (code, payload) in replies {
-                        if conn.send("waku", code, payload).await.is_err() {
-                            break;
-                        }
-                    }
-                    continue;
-                }
                 waku.handle_input(now(), peer, m.code, m.payload)
                     .expect("the example sent a valid waku packet");
             }
@@ -422,48 +411,50 @@ fn historic(
     env
 }
 
-/// The mailserver's side of a P2P Request (126) from the example: the
-/// request envelope opened with the key status-go derives from the
+/// The mailserver's side of a P2P Request (126) the machine reported:
+/// the request envelope opened with the key status-go derives from the
 /// mailserver password (`AddSymKeyFromPassword`, the public-chat PBKDF2),
 /// checked to be signed by the peer that sent it, as status-go's
-/// mailserver checks. Returns the request and the request id (the
-/// envelope hash) that Request Complete must carry.
-fn open_request(from: NodeId, payload: &Bytes, password: &str) -> (MessagesRequest, [u8; 32]) {
-    let Packet::P2PRequest(envelope) =
-        Packet::decode(code::P2P_REQUEST, payload, &Limits::default())
-            .expect("the example sent a decodable P2P Request")
-    else {
-        panic!("the P2P Request is not an envelope: {payload:?}");
+/// mailserver checks. Returns the requesting peer, the request and the
+/// request id (the envelope hash) that Request Complete must carry;
+/// `None` for other events.
+fn open_request(
+    waku: &Waku,
+    event: &Event,
+    password: &str,
+) -> Option<(PeerId, MessagesRequest, [u8; 32])> {
+    let Event::P2PRequest { peer, envelope, .. } = event else {
+        return None;
     };
+    let envelope = envelope
+        .as_ref()
+        .expect("the example sends its request as an envelope");
     assert_eq!(
         envelope.topic,
         Topic::default(),
         "request envelopes have topic 0"
     );
     let key = symmetric_key_from_password(password);
-    let (request, message) = MessagesRequest::open_envelope(&envelope, &key)
+    let (request, message) = MessagesRequest::open_envelope(envelope, &key)
         .expect("the request opens with the mailserver password's key");
     let signer = message
         .signer()
         .expect("open_envelope rejects unsigned requests");
     assert_eq!(
-        signer.node_id(),
-        from,
+        Some(signer.node_id()),
+        waku.peer_node_id(*peer),
         "the request is signed by the requester"
     );
-    (request, envelope.hash())
+    Some((*peer, request, envelope.hash()))
 }
 
-/// The P2P Message (127) packet carrying `envelopes`.
-fn p2p_message(envelopes: &[&Envelope]) -> (u64, Bytes) {
-    let packet = Packet::P2PMessage(envelopes.iter().map(|e| (*e).clone()).collect());
-    (code::P2P_MESSAGE, packet.to_vec().into())
-}
-
-/// The P2P Request Complete (125) packet carrying `rc`.
-fn request_complete(rc: &RequestComplete) -> (u64, Bytes) {
-    let packet = Packet::P2PRequestComplete(rc.to_vec().into());
-    (code::P2P_REQUEST_COMPLETE, packet.to_vec().into())
+/// Answers through the machine: P2P Messages (127) with `batches`, then
+/// P2P Request Complete (125) with `rc`.
+fn answer(waku: &mut Waku, peer: PeerId, batches: &[Vec<Envelope>], rc: &RequestComplete) {
+    for batch in batches {
+        waku.send_p2p_messages(peer, batch).unwrap();
+    }
+    waku.send_p2p_request_complete(peer, &rc.to_vec()).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -516,13 +507,12 @@ async fn prints_the_history_a_mailserver_sends_then_history_complete() {
             "mailserver pw",
         ],
         |_| {},
-        |_, _| {},
-        |peer, code, payload| {
-            if code != code::P2P_REQUEST {
-                return None;
-            }
+        |waku, event| {
+            let Some((peer, request, request_id)) = open_request(waku, event, "mailserver pw")
+            else {
+                return;
+            };
             assert!(answered.is_none(), "one request only");
-            let (request, request_id) = open_request(peer, payload, "mailserver pw");
             // What status-go's MakeMessagesRequestPayload sends for one topic.
             assert_eq!(
                 request,
@@ -557,13 +547,13 @@ async fn prints_the_history_a_mailserver_sends_then_history_complete() {
                 last_envelope_hash: end.hash(),
                 cursor: cursor(end.sent_secs(), &end.hash()).to_vec(),
             };
-            answered = Some(rc.clone());
             // Two batches, the stray one in the first.
-            Some(vec![
-                p2p_message(&[selected[0], &stray, selected[1]]),
-                p2p_message(&selected[2..]),
-                request_complete(&rc),
-            ])
+            let batches = [
+                vec![selected[0].clone(), stray.clone(), selected[1].clone()],
+                selected[2..].iter().map(|e| (*e).clone()).collect(),
+            ];
+            answer(waku, peer, &batches, &rc);
+            answered = Some(rc);
         },
     )
     .await;
@@ -632,25 +622,23 @@ async fn history_fails_without_a_request_complete_for_its_request() {
             "2",
         ],
         |_| {},
-        |_, _| {},
-        |peer, code, payload| {
-            if code != code::P2P_REQUEST {
-                return None;
-            }
+        |waku, event| {
             // No --mailserver-password: the default one.
-            let (_, request_id) = open_request(peer, payload, DEFAULT_MAILSERVER_PASSWORD);
+            let Some((peer, _, request_id)) =
+                open_request(waku, event, DEFAULT_MAILSERVER_PASSWORD)
+            else {
+                return;
+            };
             requested = true;
             let mut other_id = request_id;
             other_id[0] ^= 1;
             // A message, then completion of some other request: ignored.
-            Some(vec![
-                p2p_message(&[&old]),
-                request_complete(&RequestComplete::Completed {
-                    request_id: other_id,
-                    last_envelope_hash: old.hash(),
-                    cursor: Vec::new(),
-                }),
-            ])
+            let rc = RequestComplete::Completed {
+                request_id: other_id,
+                last_envelope_hash: old.hash(),
+                cursor: Vec::new(),
+            };
+            answer(waku, peer, &[vec![old.clone()]], &rc);
         },
     )
     .await;
@@ -688,16 +676,17 @@ async fn history_fails_when_the_mailserver_refuses_the_request() {
             &to_s,
         ],
         |_| {},
-        |_, _| {},
-        |peer, code, payload| {
-            if code != code::P2P_REQUEST {
-                return None;
-            }
-            let (_, request_id) = open_request(peer, payload, DEFAULT_MAILSERVER_PASSWORD);
-            Some(vec![request_complete(&RequestComplete::Failed {
+        |waku, event| {
+            let Some((peer, _, request_id)) =
+                open_request(waku, event, DEFAULT_MAILSERVER_PASSWORD)
+            else {
+                return;
+            };
+            let rc = RequestComplete::Failed {
                 request_id,
                 error: "query failed".into(),
-            })])
+            };
+            answer(waku, peer, &[], &rc);
         },
     )
     .await;
