@@ -9,6 +9,13 @@
 //! ([`Waku::poll_transmit`]), events for the application
 //! ([`Waku::poll_event`]) and its next deadline ([`Waku::poll_timeout`]).
 //!
+//! A mailserver runs beside the relay on the same machine: with
+//! [`WakuConfig::mailserver`] set, each P2P Request arrives as
+//! [`Event::P2PRequest`] and is answered with [`Waku::send_p2p_messages`]
+//! and [`Waku::send_p2p_request_complete`]; the requesting client marks us
+//! trusted ([`Waku::set_trusted`]) so that our P2P Messages reach its
+//! filters.
+//!
 //! The canonical run loop, after every `handle_*`, `add_peer`, `post`,
 //! `subscribe` or other command:
 //!
