@@ -11,7 +11,7 @@ use status_waku::filter::Filter;
 use status_waku::packet::Limits;
 use status_waku::peer::Protocol;
 use status_waku::status::ShhStatus;
-use status_waku::{RateLimits, StatusOptions, Topic, Waku, WakuConfig};
+use status_waku::{Interest, RateLimits, StatusOptions, Topic, Waku, WakuConfig};
 
 fuzz_target!(|data: &[u8]| {
     let mut now = Timestamp::from_secs(1_700_000_000);
@@ -19,6 +19,11 @@ fuzz_target!(|data: &[u8]| {
         min_pow: 0.0,
         confirmations_enabled: data.first().is_some_and(|b| b & 1 == 1),
         mailserver: data.first().is_some_and(|b| b & 2 == 2),
+        interest: match data.first().map_or(0, |b| (b >> 2) & 3) {
+            0 => Interest::Full,
+            1 => Interest::Bloom,
+            _ => Interest::Topics,
+        },
         limits: Limits {
             max_packet_size: 64 << 10,
             max_envelope_size: 16 << 10,
@@ -36,6 +41,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut w = Waku::new(config, now);
     w.subscribe(Filter::symmetric(vec![Topic([0; 4])], [7; 32]));
+    let mut extra = None;
     let a = w.add_peer(now, NodeId([1; 64]), None, Protocol::Waku1);
     let b = w.add_peer(now, NodeId([2; 64]), None, Protocol::Shh6);
     let c = w.add_peer(now, NodeId([3; 64]), None, Protocol::Waku1);
@@ -59,6 +65,17 @@ fuzz_target!(|data: &[u8]| {
         if sel & 0x80 != 0 {
             now = now.saturating_add(Duration::from_millis(u64::from(sel & 0x7f) * 100));
             w.handle_timeout(now);
+        } else if sel & 0x40 != 0 {
+            // our own settings change mid-stream: tolerance windows start
+            let _ = w.set_min_pow(f64::from(*code) / 64.0);
+            match extra.take() {
+                Some(id) => {
+                    w.unsubscribe(id);
+                }
+                None => {
+                    extra = Some(w.subscribe(Filter::symmetric(vec![Topic([*len; 4])], [8; 32])))
+                }
+            }
         }
         let _ = w.handle_input(now, peer, u64::from(*code % 130), payload.to_vec().into());
         while w.poll_transmit().is_some() {}
