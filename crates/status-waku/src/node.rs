@@ -65,6 +65,7 @@
 //! assert!(b.has_envelope(&hash));
 //! //! ```
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
@@ -251,11 +252,15 @@ struct Stored {
     raw: Bytes,
     topic: Topic,
     pow: f64,
+    expiry: u32,
 }
 
+/// A seen-cache entry: 40 bytes with its key, so the 100,000 default
+/// entries stay within a few MB of cache; the few stored envelopes live in
+/// their own map.
 struct Seen {
     expiry: u32,
-    stored: Option<Stored>,
+    stored: bool,
 }
 
 /// Why an envelope was not accepted.
@@ -276,6 +281,8 @@ pub struct Waku {
     peers: Vec<Peer>,
     next_peer: u64,
     seen: HashMap<Key, Seen>,
+    /// The stored envelopes (a subset of `seen`), by hash.
+    kept: HashMap<Key, Stored>,
     expiries: ExpiryQueue,
     stored: usize,
     stored_bytes: usize,
@@ -318,6 +325,7 @@ impl Waku {
             peers: Vec::new(),
             next_peer: 0,
             seen: HashMap::default(),
+            kept: HashMap::default(),
             expiries: ExpiryQueue::default(),
             stored: 0,
             stored_bytes: 0,
@@ -933,20 +941,24 @@ impl Waku {
         } else {
             raw
         };
-        let stored = store.then(|| {
+        if store {
             self.stored += 1;
             self.stored_bytes += body.len();
-            Stored {
-                raw: body.clone(),
-                topic: env.topic,
-                pow,
-            }
-        });
+            self.kept.insert(
+                Key(hash),
+                Stored {
+                    raw: body.clone(),
+                    topic: env.topic,
+                    pow,
+                    expiry: env.expiry,
+                },
+            );
+        }
         self.seen.insert(
             Key(hash),
             Seen {
                 expiry: env.expiry,
-                stored,
+                stored: store,
             },
         );
         self.expiries.push(env.expiry, hash);
@@ -1114,15 +1126,17 @@ impl Waku {
     fn send_stored(&mut self, now: Timestamp, i: usize) {
         let now_s = now.as_secs();
         let view = &self.peers[i].view;
-        let bodies: Vec<Bytes> = self
-            .seen
-            .values()
-            .filter(|s| u64::from(s.expiry) >= now_s)
-            .filter_map(|s| s.stored.as_ref())
-            .filter(|s| view.wants_probe(s.topic, &BloomProbe::of(s.topic), s.pow))
-            .map(|s| s.raw.clone())
+        let mut bodies: Vec<(u32, [u8; 32], Bytes)> = self
+            .kept
+            .iter()
+            .filter(|(_, s)| u64::from(s.expiry) >= now_s)
+            .filter(|(_, s)| view.wants_probe(s.topic, &BloomProbe::of(s.topic), s.pow))
+            .map(|(k, s)| (s.expiry, k.0, s.raw.clone()))
             .collect();
-        for b in bodies {
+        // the map's order comes from its random hash keys: sort, so that a
+        // seeded run replays byte for byte
+        bodies.sort_unstable_by_key(|b| (b.0, b.1));
+        for (_, _, b) in bodies {
             let len = b.len();
             let idx = self.batch_push(b);
             self.queue(now, i, idx, len);
@@ -1140,12 +1154,13 @@ impl Waku {
     }
 
     fn remove_seen(&mut self, expiry: u32, hash: &[u8; 32]) -> bool {
-        match self.seen.get(&Key(*hash)) {
-            Some(s) if s.expiry == expiry => {}
+        let key = Key(*hash);
+        let stored = match self.seen.entry(key) {
+            Entry::Occupied(e) if e.get().expiry == expiry => e.remove().stored,
             _ => return false,
-        }
-        if let Some(s) = self.seen.remove(&Key(*hash)) {
-            if let Some(st) = s.stored {
+        };
+        if stored {
+            if let Some(st) = self.kept.remove(&key) {
                 self.stored -= 1;
                 self.stored_bytes -= st.raw.len();
             }
