@@ -180,10 +180,9 @@ pub enum Event {
     },
     /// A peer sent a P2P Request (126): a history request for a mailserver
     /// (11/WAKU-MAILSERVER); only with [`WakuConfig::mailserver`] set. The
-    /// machine answers none itself; a mailserver
-    /// built on it opens the envelope with
-    /// [`crate::mailserver::MessagesRequest::open_envelope`] and answers
-    /// with [`Waku::send_p2p_messages`] and
+    /// machine answers none itself; a mailserver built on it opens the
+    /// envelope with [`crate::mailserver::MessagesRequest::open_envelope`]
+    /// and answers with [`Waku::send_p2p_messages`] and
     /// [`Waku::send_p2p_request_complete`].
     P2PRequest {
         /// The peer.
