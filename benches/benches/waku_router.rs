@@ -46,6 +46,46 @@ fn template(n: usize) -> (Vec<u8>, Vec<usize>) {
     (v, offsets.into_iter().map(|o| o + shift).collect())
 }
 
+/// Messages packets from the peers in turn, each with fresh nonces so that
+/// every envelope is new to the node.
+struct Feed {
+    packet: Vec<u8>,
+    nonces: Vec<usize>,
+    counter: u64,
+    turn: usize,
+}
+
+impl Feed {
+    fn new(envelopes_per_packet: usize) -> Feed {
+        let (packet, nonces) = template(envelopes_per_packet);
+        Feed {
+            packet,
+            nonces,
+            counter: 1 << 63,
+            turn: 0,
+        }
+    }
+
+    /// The next packet and the index of the peer that sends it.
+    fn next(&mut self) -> (usize, Bytes) {
+        for &o in &self.nonces {
+            self.counter += 1;
+            self.packet[o..o + 8].copy_from_slice(&self.counter.to_be_bytes());
+        }
+        self.turn = (self.turn + 1) % PEERS;
+        (self.turn, Bytes::copy_from_slice(&self.packet))
+    }
+}
+
+/// Takes every queued packet, as a driver would; returns the bytes sent.
+fn drain(w: &mut Waku) -> usize {
+    let mut sent = 0;
+    while let Some(t) = w.poll_transmit() {
+        sent += t.payload.len();
+    }
+    sent
+}
+
 fn node(transmit_interval: Duration) -> (Waku, Vec<PeerId>) {
     let now = Timestamp::from_secs(T0);
     let mut w = Waku::new(
@@ -78,26 +118,15 @@ fn router(c: &mut Criterion) {
     let mut group = c.benchmark_group("waku_router/50_peers");
     for batch in [1usize, 20] {
         let (mut w, peers) = node(Duration::ZERO);
-        let (mut packet, nonces) = template(batch);
+        let mut feed = Feed::new(batch);
         let now = Timestamp::from_secs(T0);
-        let mut counter: u64 = 1 << 63;
-        let mut turn = 0usize;
         group.throughput(Throughput::Elements(batch as u64));
         group.bench_function(BenchmarkId::new("envelopes_per_packet", batch), |b| {
             b.iter(|| {
-                for &o in &nonces {
-                    counter += 1;
-                    packet[o..o + 8].copy_from_slice(&counter.to_be_bytes());
-                }
-                turn = (turn + 1) % PEERS;
-                let payload = Bytes::copy_from_slice(&packet);
-                w.handle_input(now, peers[turn], code::MESSAGES, payload)
+                let (from, payload) = feed.next();
+                w.handle_input(now, peers[from], code::MESSAGES, payload)
                     .unwrap();
-                let mut sent = 0;
-                while let Some(t) = w.poll_transmit() {
-                    sent += t.payload.len();
-                }
-                assert!(sent > 0);
+                assert!(drain(&mut w) > 0);
             })
         });
         let s = w.stats();
@@ -113,30 +142,19 @@ fn router(c: &mut Criterion) {
     let mut group = c.benchmark_group("waku_router/50_peers_300ms_cycle");
     {
         let (mut w, peers) = node(WakuConfig::default().transmit_interval);
-        let (mut packet, nonces) = template(1);
+        let mut feed = Feed::new(1);
         let now = Timestamp::from_secs(T0);
-        let mut counter: u64 = 1 << 63;
-        let mut turn = 0usize;
         let mut packets = 0usize;
         group.throughput(Throughput::Elements(1));
         group.bench_function(BenchmarkId::new("envelopes_per_packet", 1), |b| {
             b.iter(|| {
-                for &o in &nonces {
-                    counter += 1;
-                    packet[o..o + 8].copy_from_slice(&counter.to_be_bytes());
-                }
-                turn = (turn + 1) % PEERS;
-                let payload = Bytes::copy_from_slice(&packet);
-                w.handle_input(now, peers[turn], code::MESSAGES, payload)
+                let (from, payload) = feed.next();
+                w.handle_input(now, peers[from], code::MESSAGES, payload)
                     .unwrap();
                 packets += 1;
                 if packets.is_multiple_of(CYCLE) {
                     w.send_pending(now);
-                    let mut sent = 0;
-                    while let Some(t) = w.poll_transmit() {
-                        sent += t.payload.len();
-                    }
-                    assert!(sent > 0);
+                    assert!(drain(&mut w) > 0);
                 }
             })
         });
