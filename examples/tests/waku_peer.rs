@@ -411,6 +411,26 @@ fn historic(
     env
 }
 
+/// The example's arguments for history between `from` and `to` (Unix
+/// seconds) on the listen topic, followed by `extra`.
+fn history_args(from: u32, to: u32, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "--listen-password",
+        HISTORY_PASSWORD,
+        "--listen-topic",
+        HISTORY_TOPIC_HEX,
+        "--history-from",
+        &from.to_string(),
+        "--history-to",
+        &to.to_string(),
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect();
+    args.extend(extra.iter().map(|a| a.to_string()));
+    args
+}
+
 /// The mailserver's side of a P2P Request (126) the machine reported:
 /// the request envelope opened with the key status-go derives from the
 /// mailserver password (`AddSymKeyFromPassword`, the public-chat PBKDF2),
@@ -490,22 +510,10 @@ async fn prints_the_history_a_mailserver_sends_then_history_complete() {
     // filter on that topic and must not print it.
     let stray = historic(rng, t - 2000, other_topic, &listen_key, None, b"stray");
 
-    let from_s = from.to_string();
-    let to_s = to.to_string();
+    let args = history_args(from, to, &["--mailserver-password", "mailserver pw"]);
     let mut answered = None;
     let run = run_against_node_with(
-        &[
-            "--listen-password",
-            HISTORY_PASSWORD,
-            "--listen-topic",
-            HISTORY_TOPIC_HEX,
-            "--history-from",
-            &from_s,
-            "--history-to",
-            &to_s,
-            "--mailserver-password",
-            "mailserver pw",
-        ],
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
         |_| {},
         |waku, event| {
             let Some((peer, request, request_id)) = open_request(waku, event, "mailserver pw")
@@ -605,22 +613,11 @@ async fn history_fails_without_a_request_complete_for_its_request() {
     let listen_key = symmetric_key_from_password(HISTORY_PASSWORD);
     let rng = &mut ChaCha20Rng::from_seed([10; 32]);
     let old = historic(rng, t - 100, HISTORY_TOPIC, &listen_key, None, b"old");
-    let (from_s, to_s) = ((t - 3600).to_string(), t.to_string());
+    let args = history_args(t - 3600, t, &["--history-secs", "2"]);
     let mut requested = false;
     let started = Instant::now();
     let run = run_against_node_with(
-        &[
-            "--listen-password",
-            HISTORY_PASSWORD,
-            "--listen-topic",
-            HISTORY_TOPIC_HEX,
-            "--history-from",
-            &from_s,
-            "--history-to",
-            &to_s,
-            "--history-secs",
-            "2",
-        ],
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
         |_| {},
         |waku, event| {
             // No --mailserver-password: the default one.
@@ -663,18 +660,9 @@ async fn history_fails_without_a_request_complete_for_its_request() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn history_fails_when_the_mailserver_refuses_the_request() {
     let t = unix_now();
-    let (from_s, to_s) = ((t - 3600).to_string(), t.to_string());
+    let args = history_args(t - 3600, t, &[]);
     let run = run_against_node_with(
-        &[
-            "--listen-password",
-            HISTORY_PASSWORD,
-            "--listen-topic",
-            HISTORY_TOPIC_HEX,
-            "--history-from",
-            &from_s,
-            "--history-to",
-            &to_s,
-        ],
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
         |_| {},
         |waku, event| {
             let Some((peer, _, request_id)) =
