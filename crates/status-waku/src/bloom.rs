@@ -25,15 +25,9 @@ impl Bloom {
     /// survives (topic `01020304` sets 2 bits, not 3). status-go's bytes win
     /// over the spec's "3 bits per topic", because peers compare blooms.
     pub fn from_topic(topic: Topic) -> Bloom {
-        let t = topic.0;
         let mut b = [0u8; BLOOM_SIZE];
-        for (j, &byte) in t.iter().take(3).enumerate() {
-            let mut index = usize::from(byte);
-            if t[3] & (1 << j) != 0 {
-                index += 256;
-            }
-            // index < 512, so index / 8 < 64.
-            b[index / 8] = 1 << (index % 8);
+        for (byte, bit) in topic_bits(topic) {
+            b[usize::from(byte)] = bit;
         }
         Bloom(b)
     }
@@ -83,6 +77,19 @@ impl core::fmt::Debug for Bloom {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "Bloom({})", hex::encode(self.0))
     }
+}
+
+/// The (byte index, bit) each of a topic's first three bytes sets in its
+/// bloom, in order: byte `j` picks bit `t[j]`, plus 256 when bit `j` of
+/// `t[3]` is set (status-go `TopicToBloom`). The index is below 512, so the
+/// byte index is below 64.
+pub(crate) fn topic_bits(topic: Topic) -> [(u8, u8); 3] {
+    let t = topic.0;
+    let at = |j: usize| {
+        let index = usize::from(t[j]) + if t[3] & (1 << j) != 0 { 256 } else { 0 };
+        ((index / 8) as u8, 1u8 << (index % 8))
+    };
+    [at(0), at(1), at(2)]
 }
 
 #[cfg(test)]

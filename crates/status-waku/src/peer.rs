@@ -154,13 +154,7 @@ impl BloomProbe {
     /// building the 64-byte bloom ([`Bloom::from_topic`]).
     #[inline]
     pub(crate) fn of(topic: Topic) -> Self {
-        let t = topic.0;
-        let at = |j: usize| {
-            let index = usize::from(t[j]) + if t[3] & (1 << j) != 0 { 256 } else { 0 };
-            // index < 512, so the byte index fits a u8
-            ((index / 8) as u8, 1u8 << (index % 8))
-        };
-        let (a, b, c) = (at(0), at(1), at(2));
+        let [a, b, c] = crate::bloom::topic_bits(topic);
         // a later index in the same byte replaces the earlier bit, as in
         // `Bloom::from_topic` (status-go assigns, it does not OR)
         let keep = |(byte, bit): (u8, u8), later: &[(u8, u8)]| {
