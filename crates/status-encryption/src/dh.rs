@@ -18,6 +18,21 @@ const NONCE_LEN: usize = 12;
 /// ephemeral public key (the `DHHeader.key`) and the sealed payload.
 /// Draws the ephemeral key (40 bytes, Go style) then the nonce, as
 /// status-go does.
+///
+/// ```
+/// use rand_chacha::rand_core::SeedableRng;
+/// use status_core::PublicKey;
+/// use status_encryption::{dh_decrypt, dh_encrypt, generate_secret, Error};
+///
+/// let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+/// let bob = generate_secret(&mut rng);
+/// let (eph, sealed) = dh_encrypt(&bob.public_key(), b"hi", &mut rng);
+/// let eph = PublicKey::from_slice(&eph)?;
+/// assert_eq!(dh_decrypt(&bob, &eph, &sealed)?, b"hi");
+/// let other = generate_secret(&mut rng);
+/// assert!(matches!(dh_decrypt(&other, &eph, &sealed), Err(Error::Mac)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn dh_encrypt<R: CryptoRng + ?Sized>(
     their_identity: &PublicKey,
     payload: &[u8],
@@ -36,7 +51,8 @@ pub fn dh_encrypt<R: CryptoRng + ?Sized>(
     (eph.public, out)
 }
 
-/// Decrypts a DH-only payload with our identity key.
+/// Decrypts a DH-only payload with our identity key; see [`dh_encrypt`]
+/// for an example.
 pub fn dh_decrypt(
     my_identity: &SecretKey,
     their_ephemeral: &PublicKey,

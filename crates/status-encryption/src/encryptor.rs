@@ -32,6 +32,19 @@ const MAX_EVENTS: usize = 1024;
 const MAX_VERIFIED: usize = 1024;
 
 /// Limits and intervals; defaults are status-go v0.55.1's.
+///
+/// ```
+/// use std::time::Duration;
+/// use status_encryption::Config;
+///
+/// // a device that tolerates longer gaps and rotates its prekey weekly
+/// let config = Config {
+///     max_skip: 5000,
+///     prekey_refresh_interval: Duration::from_secs(7 * 24 * 60 * 60),
+///     ..Config::default()
+/// };
+/// assert_eq!(config.max_installations, 3);
+/// ```
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Most message keys one message may make us skip (status-go `MaxSkip`).
@@ -162,6 +175,18 @@ pub struct Encryptor<S: SessionStore> {
 impl<S: SessionStore> Encryptor<S> {
     /// An encryptor for `identity` as installation `installation_id`, over
     /// `store` (empty, or restored from an earlier run).
+    ///
+    /// ```
+    /// use rand_chacha::rand_core::SeedableRng;
+    /// use status_core::SecretKey;
+    /// use status_encryption::{Config, Encryptor, MemoryStore};
+    ///
+    /// let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+    /// let identity = SecretKey::random(&mut rng);
+    /// let public = identity.public_key();
+    /// let enc = Encryptor::new(Config::default(), identity, "phone".into(), MemoryStore::new());
+    /// assert_eq!((enc.identity(), enc.installation_id()), (&public, "phone"));
+    /// ```
     pub fn new(config: Config, identity: SecretKey, installation_id: String, store: S) -> Self {
         let identity_pub = identity.public_key();
         Encryptor {
@@ -207,6 +232,26 @@ impl<S: SessionStore> Encryptor<S> {
     /// When the machine next wants [`handle_timeout`](Self::handle_timeout),
     /// and why: the next contact-code publication (due at once on a fresh
     /// start).
+    ///
+    /// ```
+    /// # use rand_chacha::rand_core::SeedableRng;
+    /// # use status_core::SecretKey;
+    /// # use status_encryption::{Config, Encryptor, MemoryStore};
+    /// use std::time::Duration;
+    /// use status_core::Timestamp;
+    /// use status_encryption::Event;
+    ///
+    /// # let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+    /// # let mut enc = Encryptor::new(Config::default(), SecretKey::random(&mut rng), "phone".into(), MemoryStore::new());
+    /// let now = Timestamp::from_secs(1_700_000_000);
+    /// enc.handle_timeout(now); // due at once on a fresh start
+    /// assert_eq!(enc.poll_event(), Some(Event::PublishContactCode));
+    /// // then every `contact_code_interval`
+    /// let (next, _why) = enc.poll_timeout().unwrap();
+    /// assert_eq!(next, now.saturating_add(Duration::from_secs(6 * 60 * 60)));
+    /// enc.handle_timeout(now.saturating_add(Duration::from_secs(60)));
+    /// assert_eq!(enc.poll_event(), None);
+    /// ```
     pub fn poll_timeout(&self) -> Option<(Timestamp, &'static str)> {
         let due = self.last_contact_code.map_or(Timestamp::ZERO, |t| {
             t.saturating_add(self.config.contact_code_interval)
@@ -235,6 +280,33 @@ impl<S: SessionStore> Encryptor<S> {
     }
 
     /// Known installations of `identity`.
+    ///
+    /// ```
+    /// # use rand_chacha::rand_core::SeedableRng;
+    /// # use status_core::{SecretKey, Timestamp};
+    /// # use status_encryption::{Config, Encryptor, MemoryStore};
+    /// use status_encryption::{InstallationMetadata, NO_INSTALLATION_ID};
+    ///
+    /// # let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+    /// # let now = Timestamp::from_secs(1_700_000_000);
+    /// # let (a, b) = (SecretKey::random(&mut rng), SecretKey::random(&mut rng));
+    /// # let b_pub = b.public_key();
+    /// # let mut alice = Encryptor::new(Config::default(), a, "a".into(), MemoryStore::new());
+    /// # let mut bob = Encryptor::new(Config::default(), b, "b".into(), MemoryStore::new());
+    /// let contact = bob.encrypt_public(now, &mut rng, b"")?;
+    /// let _ = alice.decrypt(now, &mut rng, &b_pub, &contact);
+    /// let meta = InstallationMetadata { name: "Bob's laptop".into(), ..Default::default() };
+    /// alice.set_installation_metadata(&b_pub, "b", meta.clone())?;
+    /// let known = alice.installations(&b_pub)?;
+    /// assert_eq!((known[0].id.as_str(), known[0].enabled), ("b", true));
+    /// assert_eq!(known[0].metadata.as_ref(), Some(&meta));
+    ///
+    /// // a disabled installation gets nothing; with none left, DH-only
+    /// alice.disable_installation(&b_pub, "b")?;
+    /// let msg = alice.encrypt(now, &mut rng, &b_pub, b"hi")?;
+    /// assert!(msg.direct_message.keys().eq([NO_INSTALLATION_ID]));
+    /// # Ok::<(), status_encryption::Error>(())
+    /// ```
     pub fn installations(&self, identity: &PublicKey) -> Result<Vec<Installation>, Error> {
         self.store.installations(&identity.to_compressed())
     }
@@ -256,6 +328,31 @@ impl<S: SessionStore> Encryptor<S> {
 
     /// Enables an installation: pairs one of our own devices (it then
     /// appears in our bundle and gets our messages), or re-enables a peer's.
+    ///
+    /// ```
+    /// use rand_chacha::rand_core::SeedableRng;
+    /// use status_core::{SecretKey, Timestamp};
+    /// use status_encryption::{Config, Encryptor, Event, MemoryStore, PayloadKind};
+    ///
+    /// let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+    /// let now = Timestamp::from_secs(1_700_000_000);
+    /// let me = SecretKey::random(&mut rng);
+    /// let my_pub = me.public_key();
+    /// let mut phone = Encryptor::new(Config::default(), me.clone(), "phone".into(), MemoryStore::new());
+    /// let mut laptop = Encryptor::new(Config::default(), me, "laptop".into(), MemoryStore::new());
+    ///
+    /// // the phone learns of the laptop from its bundle; own devices start disabled
+    /// let hello = laptop.encrypt_public(now, &mut rng, b"")?;
+    /// let _ = phone.decrypt(now, &mut rng, &my_pub, &hello);
+    /// assert!(matches!(phone.poll_event(), Some(Event::NewInstallations { .. })));
+    /// assert!(!phone.installations(&my_pub)?.iter().any(|i| i.id == "laptop" && i.enabled));
+    ///
+    /// // pairing: messages to our own identity now reach the laptop
+    /// phone.enable_installation(&my_pub, "laptop")?;
+    /// let sync = phone.encrypt(now, &mut rng, &my_pub, b"sync")?;
+    /// assert_eq!(laptop.decrypt(now, &mut rng, &my_pub, &sync)?.kind, PayloadKind::Ratchet);
+    /// # Ok::<(), status_encryption::Error>(())
+    /// ```
     pub fn enable_installation(&mut self, identity: &PublicKey, id: &str) -> Result<(), Error> {
         self.set_enabled(identity, id, true)
     }
@@ -308,6 +405,18 @@ impl<S: SessionStore> Encryptor<S> {
 
     /// The raw ECDH secret of the two identity keys, from which status-waku
     /// derives the partitioned / negotiated topic (status-go `sharedsecret`).
+    ///
+    /// ```
+    /// # use rand_chacha::rand_core::SeedableRng;
+    /// # use status_core::SecretKey;
+    /// # use status_encryption::{Config, Encryptor, MemoryStore};
+    /// # let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+    /// # let (a, b) = (SecretKey::random(&mut rng), SecretKey::random(&mut rng));
+    /// # let (a_pub, b_pub) = (a.public_key(), b.public_key());
+    /// let alice = Encryptor::new(Config::default(), a, "a".into(), MemoryStore::new());
+    /// let bob = Encryptor::new(Config::default(), b, "b".into(), MemoryStore::new());
+    /// assert_eq!(*alice.shared_secret(&b_pub), *bob.shared_secret(&a_pub));
+    /// ```
     pub fn shared_secret(&self, their_identity: &PublicKey) -> Zeroizing<[u8; 32]> {
         ecdh_x(&self.identity, their_identity)
     }
@@ -315,6 +424,25 @@ impl<S: SessionStore> Encryptor<S> {
     /// Whether the shared secret is agreed with `their_identity`: every
     /// installation we send to has sent us a message, so it knows the secret
     /// too and listens on the negotiated topic (status-go `Agreed`).
+    ///
+    /// ```
+    /// # use rand_chacha::rand_core::SeedableRng;
+    /// # use status_core::{SecretKey, Timestamp};
+    /// # use status_encryption::{Config, Encryptor, MemoryStore};
+    /// # let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+    /// # let now = Timestamp::from_secs(1_700_000_000);
+    /// # let (a, b) = (SecretKey::random(&mut rng), SecretKey::random(&mut rng));
+    /// # let (a_pub, b_pub) = (a.public_key(), b.public_key());
+    /// # let mut alice = Encryptor::new(Config::default(), a, "a".into(), MemoryStore::new());
+    /// # let mut bob = Encryptor::new(Config::default(), b, "b".into(), MemoryStore::new());
+    /// let hi = alice.encrypt(now, &mut rng, &b_pub, b"hi")?; // DH-only: no bundle of Bob's yet
+    /// bob.decrypt(now, &mut rng, &a_pub, &hi)?;
+    /// assert!(!alice.secret_agreed(&b_pub)?); // Alice has not heard from Bob
+    /// let reply = bob.encrypt(now, &mut rng, &a_pub, b"hello")?; // X3DH from Alice's bundle
+    /// alice.decrypt(now, &mut rng, &b_pub, &reply)?;
+    /// assert!(alice.secret_agreed(&b_pub)?);
+    /// # Ok::<(), status_encryption::Error>(())
+    /// ```
     pub fn secret_agreed(&self, their_identity: &PublicKey) -> Result<bool, Error> {
         let key = their_identity.to_compressed();
         let targets = self.targets(&key)?;
@@ -332,6 +460,26 @@ impl<S: SessionStore> Encryptor<S> {
     /// Our current signed bundle, creating or rotating the signed prekey
     /// when needed (status-go `CreateBundle`). It is re-signed, with a new
     /// timestamp, only when its content changes.
+    ///
+    /// ```
+    /// # use rand_chacha::rand_core::SeedableRng;
+    /// # use status_core::{SecretKey, Timestamp};
+    /// # use status_encryption::{Config, Encryptor, MemoryStore};
+    /// use std::time::Duration;
+    /// use status_encryption::bundle::verify_bundle;
+    ///
+    /// # let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+    /// # let now = Timestamp::from_secs(1_700_000_000);
+    /// # let mut enc = Encryptor::new(Config::default(), SecretKey::random(&mut rng), "phone".into(), MemoryStore::new());
+    /// let bundle = enc.bundle(now, &mut rng)?;
+    /// assert_eq!(&verify_bundle(&bundle)?, enc.identity());
+    /// assert_eq!(bundle.signed_pre_keys["phone"].version, 1);
+    /// // the same bundle until the prekey is older than `prekey_refresh_interval`
+    /// assert_eq!(enc.bundle(now, &mut rng)?, bundle);
+    /// let later = now.saturating_add(Duration::from_secs(25 * 60 * 60));
+    /// assert_eq!(enc.bundle(later, &mut rng)?.signed_pre_keys["phone"].version, 2);
+    /// # Ok::<(), status_encryption::Error>(())
+    /// ```
     pub fn bundle<R: CryptoRng + ?Sized>(
         &mut self,
         now: Timestamp,
@@ -398,6 +546,32 @@ impl<S: SessionStore> Encryptor<S> {
     /// sessions with X3DH from their bundle where needed), or DH-only when
     /// we know no installation of theirs. Our bundle rides along.
     /// Encrypting to our own identity reaches our paired devices.
+    ///
+    /// ```
+    /// # use rand_chacha::rand_core::SeedableRng;
+    /// # use status_core::{SecretKey, Timestamp};
+    /// # use status_encryption::{Config, Encryptor, MemoryStore};
+    /// use status_encryption::{PayloadKind, NO_INSTALLATION_ID};
+    ///
+    /// # let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+    /// # let now = Timestamp::from_secs(1_700_000_000);
+    /// # let (a, b) = (SecretKey::random(&mut rng), SecretKey::random(&mut rng));
+    /// # let (a_pub, b_pub) = (a.public_key(), b.public_key());
+    /// # let mut alice = Encryptor::new(Config::default(), a, "a".into(), MemoryStore::new());
+    /// # let mut bob = Encryptor::new(Config::default(), b, "b".into(), MemoryStore::new());
+    /// // no bundle of Bob's known: DH-only, for any of his installations
+    /// let first = alice.encrypt(now, &mut rng, &b_pub, b"one")?;
+    /// assert!(first.direct_message.contains_key(NO_INSTALLATION_ID));
+    /// assert_eq!(bob.decrypt(now, &mut rng, &a_pub, &first)?.kind, PayloadKind::DhOnly);
+    ///
+    /// // Bob's answer carries his bundle; from then on Alice ratchets
+    /// let answer = bob.encrypt(now, &mut rng, &a_pub, b"two")?;
+    /// alice.decrypt(now, &mut rng, &b_pub, &answer)?;
+    /// let third = alice.encrypt(now, &mut rng, &b_pub, b"three")?;
+    /// assert!(third.direct_message.contains_key("b"));
+    /// assert_eq!(bob.decrypt(now, &mut rng, &a_pub, &third)?.payload, b"three");
+    /// # Ok::<(), status_encryption::Error>(())
+    /// ```
     pub fn encrypt<R: CryptoRng + ?Sized>(
         &mut self,
         now: Timestamp,
@@ -481,6 +655,22 @@ impl<S: SessionStore> Encryptor<S> {
 
     /// A DH-only message (status-go `BuildDHMessage`): no forward secrecy,
     /// readable by any installation of the recipient.
+    ///
+    /// ```
+    /// # use rand_chacha::rand_core::SeedableRng;
+    /// # use status_core::{SecretKey, Timestamp};
+    /// # use status_encryption::{Config, Encryptor, MemoryStore, PayloadKind};
+    /// # let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+    /// # let now = Timestamp::from_secs(1_700_000_000);
+    /// # let (a, b) = (SecretKey::random(&mut rng), SecretKey::random(&mut rng));
+    /// # let (a_pub, b_pub) = (a.public_key(), b.public_key());
+    /// # let mut alice = Encryptor::new(Config::default(), a, "a".into(), MemoryStore::new());
+    /// # let mut bob = Encryptor::new(Config::default(), b, "b".into(), MemoryStore::new());
+    /// let msg = alice.encrypt_dh(now, &mut rng, &b_pub, b"no forward secrecy")?;
+    /// let got = bob.decrypt(now, &mut rng, &a_pub, &msg)?;
+    /// assert_eq!((got.kind, got.installation_id.as_str()), (PayloadKind::DhOnly, "a"));
+    /// # Ok::<(), status_encryption::Error>(())
+    /// ```
     pub fn encrypt_dh<R: CryptoRng + ?Sized>(
         &mut self,
         now: Timestamp,
@@ -511,6 +701,38 @@ impl<S: SessionStore> Encryptor<S> {
     /// An empty DH-only message carrying our bundle (status-go
     /// `BuildBundleAdvertiseMessage`), the answer to
     /// [`Event::AdvertiseBundle`].
+    ///
+    /// ```
+    /// # use rand_chacha::rand_core::SeedableRng;
+    /// # use status_core::{SecretKey, Timestamp};
+    /// # use status_encryption::{Config, Encryptor, MemoryStore};
+    /// use status_encryption::{Error, Event};
+    ///
+    /// # let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+    /// # let now = Timestamp::from_secs(1_700_000_000);
+    /// # let (a, b) = (SecretKey::random(&mut rng), SecretKey::random(&mut rng));
+    /// # let (a_pub, b_pub) = (a.public_key(), b.public_key());
+    /// # let mut alice = Encryptor::new(Config::default(), a, "a".into(), MemoryStore::new());
+    /// # let mut bob = Encryptor::new(Config::default(), b.clone(), "b".into(), MemoryStore::new());
+    /// # let hi = alice.encrypt(now, &mut rng, &b_pub, b"hi")?;
+    /// # bob.decrypt(now, &mut rng, &a_pub, &hi)?;
+    /// # let answer = bob.encrypt(now, &mut rng, &a_pub, b"hello")?;
+    /// # alice.decrypt(now, &mut rng, &b_pub, &answer)?;
+    /// // Bob reinstalled (same identity, new installation): Alice's next
+    /// // message is not for this device, so it asks for its bundle to go back
+    /// let mut bob2 = Encryptor::new(Config::default(), b, "b2".into(), MemoryStore::new());
+    /// let msg = alice.encrypt(now, &mut rng, &b_pub, b"are you there?")?;
+    /// assert!(matches!(bob2.decrypt(now, &mut rng, &a_pub, &msg), Err(Error::DeviceNotFound)));
+    /// // (after the event for Alice's installation, new to bob2)
+    /// assert!(std::iter::from_fn(|| bob2.poll_event()).any(|e| e == Event::AdvertiseBundle { to: a_pub }));
+    /// let advert = bob2.bundle_advertisement(now, &mut rng, &a_pub)?;
+    ///
+    /// // Alice learns the new installation; her next message reaches it
+    /// let _ = alice.decrypt(now, &mut rng, &b_pub, &advert);
+    /// let again = alice.encrypt(now, &mut rng, &b_pub, b"there you are")?;
+    /// assert_eq!(bob2.decrypt(now, &mut rng, &a_pub, &again)?.payload, b"there you are");
+    /// # Ok::<(), status_encryption::Error>(())
+    /// ```
     pub fn bundle_advertisement<R: CryptoRng + ?Sized>(
         &mut self,
         now: Timestamp,
@@ -521,6 +743,23 @@ impl<S: SessionStore> Encryptor<S> {
     }
 
     /// A public message carrying our bundle (status-go `BuildPublicMessage`).
+    ///
+    /// ```
+    /// # use rand_chacha::rand_core::SeedableRng;
+    /// # use status_core::{SecretKey, Timestamp};
+    /// # use status_encryption::{Config, Encryptor, MemoryStore, PayloadKind};
+    /// # let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+    /// # let now = Timestamp::from_secs(1_700_000_000);
+    /// # let (a, b) = (SecretKey::random(&mut rng), SecretKey::random(&mut rng));
+    /// # let a_pub = a.public_key();
+    /// # let mut alice = Encryptor::new(Config::default(), a, "a".into(), MemoryStore::new());
+    /// # let mut bob = Encryptor::new(Config::default(), b, "b".into(), MemoryStore::new());
+    /// let post = alice.encrypt_public(now, &mut rng, b"hello #status")?;
+    /// let got = bob.decrypt(now, &mut rng, &a_pub, &post)?;
+    /// assert_eq!((got.payload.as_slice(), got.kind), (&b"hello #status"[..], PayloadKind::Public));
+    /// assert_eq!(bob.installations(&a_pub)?.len(), 1); // and Bob now knows Alice's device
+    /// # Ok::<(), status_encryption::Error>(())
+    /// ```
     pub fn encrypt_public<R: CryptoRng + ?Sized>(
         &mut self,
         now: Timestamp,
@@ -540,6 +779,30 @@ impl<S: SessionStore> Encryptor<S> {
     /// transport envelope): processes its bundles, then the direct message
     /// for this installation. On error nothing of the session changed;
     /// an [`Event::AdvertiseBundle`] may be queued (recovery).
+    ///
+    /// ```
+    /// # use rand_chacha::rand_core::SeedableRng;
+    /// # use status_core::{SecretKey, Timestamp};
+    /// # use status_encryption::{Config, Encryptor, MemoryStore};
+    /// use status_encryption::Error;
+    ///
+    /// # let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+    /// # let now = Timestamp::from_secs(1_700_000_000);
+    /// # let (a, b) = (SecretKey::random(&mut rng), SecretKey::random(&mut rng));
+    /// # let (a_pub, b_pub) = (a.public_key(), b.public_key());
+    /// # let mut alice = Encryptor::new(Config::default(), a, "a".into(), MemoryStore::new());
+    /// # let mut bob = Encryptor::new(Config::default(), b, "b".into(), MemoryStore::new());
+    /// # let contact = bob.encrypt_public(now, &mut rng, b"")?;
+    /// # let _ = alice.decrypt(now, &mut rng, &b_pub, &contact);
+    /// let msg = alice.encrypt(now, &mut rng, &b_pub, b"hello")?;
+    /// let mut forged = msg.clone();
+    /// forged.direct_message.get_mut("b").unwrap().payload[20] ^= 1;
+    /// assert!(matches!(bob.decrypt(now, &mut rng, &a_pub, &forged), Err(Error::Mac)));
+    /// // the failure changed nothing: the genuine message still decrypts, once
+    /// assert_eq!(bob.decrypt(now, &mut rng, &a_pub, &msg)?.payload, b"hello");
+    /// assert!(matches!(bob.decrypt(now, &mut rng, &a_pub, &msg), Err(Error::DuplicateOrOld)));
+    /// # Ok::<(), status_encryption::Error>(())
+    /// ```
     pub fn decrypt<R: CryptoRng + ?Sized>(
         &mut self,
         now: Timestamp,

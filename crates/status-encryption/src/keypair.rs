@@ -42,6 +42,16 @@ impl KeyPair {
 /// `ecdsa.GenerateKey` (Go 1.19) draws it: 40 bytes `b`, `k = (b mod (n-1)) + 1`.
 /// status-go makes every prekey, ephemeral and ratchet key this way, so a
 /// recorded status-go RNG tape replays to the same keys.
+///
+/// ```
+/// use rand_chacha::rand_core::SeedableRng;
+/// use status_encryption::generate_secret;
+///
+/// // the same seed draws the same key: runs replay byte for byte
+/// let mut a = rand_chacha::ChaCha20Rng::seed_from_u64(7);
+/// let mut b = rand_chacha::ChaCha20Rng::seed_from_u64(7);
+/// assert_eq!(generate_secret(&mut a).public_key(), generate_secret(&mut b).public_key());
+/// ```
 pub fn generate_secret<R: CryptoRng + ?Sized>(rng: &mut R) -> SecretKey {
     let mut b = Zeroizing::new([0u8; 40]);
     rng.fill_bytes(&mut b[..]);

@@ -126,6 +126,36 @@ pub(crate) struct Limits {
 }
 
 /// One Double Ratchet session.
+///
+/// The [`Encryptor`](crate::Encryptor) keeps one per peer installation; use
+/// this type directly only to run the bare ratchet (benches, other framings).
+///
+/// ```
+/// use rand_chacha::rand_core::SeedableRng;
+/// use status_encryption::{generate_secret, Config, DoubleRatchet, Error};
+///
+/// let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+/// let config = Config::default();
+/// let shared = [9u8; 32]; // from X3DH
+/// let bob_spk = generate_secret(&mut rng);
+/// let mut alice = DoubleRatchet::new_initiator(&shared, &bob_spk.public_key().to_compressed(), &mut rng)?;
+/// let mut bob = DoubleRatchet::new_responder(&shared, &bob_spk);
+///
+/// let (h1, c1) = alice.encrypt(b"one");
+/// let (h2, c2) = alice.encrypt(b"two");
+/// // out of order: the skipped key of "one" is kept until it arrives
+/// assert_eq!(bob.decrypt(&h2, &c2, &config, &mut rng)?, b"two");
+/// assert_eq!(bob.skipped_keys(), 1);
+/// assert_eq!(bob.decrypt(&h1, &c1, &config, &mut rng)?, b"one");
+/// // keys are deleted after use: a replay fails
+/// assert!(matches!(bob.decrypt(&h1, &c1, &config, &mut rng), Err(Error::DuplicateOrOld)));
+///
+/// // Bob's answer carries a new ratchet key: a DH ratchet step
+/// let (h3, c3) = bob.encrypt(b"three");
+/// assert_ne!(h3.key, h1.key);
+/// assert_eq!(alice.decrypt(&h3, &c3, &config, &mut rng)?, b"three");
+/// # Ok::<(), Error>(())
+/// ```
 #[derive(Clone)]
 pub struct DoubleRatchet {
     pub(crate) core: Core,

@@ -222,6 +222,33 @@ impl MemoryStore {
     }
 
     /// Restores a store from [`snapshot`](Self::snapshot) bytes.
+    ///
+    /// ```
+    /// use rand_chacha::rand_core::SeedableRng;
+    /// use status_core::{SecretKey, Timestamp};
+    /// use status_encryption::{Config, Encryptor, MemoryStore};
+    ///
+    /// let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+    /// let now = Timestamp::from_secs(1_700_000_000);
+    /// let (a, b) = (SecretKey::random(&mut rng), SecretKey::random(&mut rng));
+    /// let (a_pub, b_pub) = (a.public_key(), b.public_key());
+    /// let mut alice = Encryptor::new(Config::default(), a, "a".into(), MemoryStore::new());
+    /// let mut bob = Encryptor::new(Config::default(), b.clone(), "b".into(), MemoryStore::new());
+    /// let contact = bob.encrypt_public(now, &mut rng, b"")?;
+    /// let _ = alice.decrypt(now, &mut rng, &b_pub, &contact);
+    /// let first = alice.encrypt(now, &mut rng, &b_pub, b"one")?;
+    /// bob.decrypt(now, &mut rng, &a_pub, &first)?;
+    ///
+    /// // Bob restarts mid-conversation
+    /// let saved = bob.store().snapshot();
+    /// let mut bob = Encryptor::new(Config::default(), b, "b".into(), MemoryStore::restore(&saved)?);
+    /// let second = alice.encrypt(now, &mut rng, &b_pub, b"two")?;
+    /// assert_eq!(bob.decrypt(now, &mut rng, &a_pub, &second)?.payload, b"two");
+    ///
+    /// // anything else is a typed error, never a panic
+    /// assert!(MemoryStore::restore(b"not a snapshot").is_err());
+    /// # Ok::<(), status_encryption::Error>(())
+    /// ```
     pub fn restore(bytes: &[u8]) -> Result<Self, Error> {
         let snap = StoreSnap::decode(bytes).map_err(|_| Error::Snapshot("protobuf"))?;
         let mut store = MemoryStore::new();

@@ -107,6 +107,68 @@ pub struct TheirPreKey {
 
 /// Where the [`Encryptor`](crate::Encryptor) keeps sessions, prekeys,
 /// bundles, installations and shared-secret agreement.
+///
+/// A persistent store implements these methods over its database; every
+/// method may fail with [`Error::Store`], which the `Encryptor` passes on
+/// without touching the session. A wrapper that counts session writes:
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use status_encryption::{
+///     Error, Installation, KeyBytes, MemoryStore, OurPreKey, Session, SessionId, SessionStore,
+///     TheirPreKey,
+/// };
+///
+/// #[derive(Default)]
+/// struct Counting { inner: MemoryStore, writes: usize }
+///
+/// impl SessionStore for Counting {
+///     fn put_session(&mut self, session: Session) -> Result<(), Error> {
+///         self.writes += 1;
+///         self.inner.put_session(session)
+///     }
+///     fn session(&self, id: &SessionId) -> Result<Option<Session>, Error> { self.inner.session(id) }
+///     fn sessions_with(&self, who: &KeyBytes, inst: &str) -> Result<Vec<Session>, Error> {
+///         self.inner.sessions_with(who, inst)
+///     }
+///     fn count_sessions(&self, who: &KeyBytes) -> Result<usize, Error> { self.inner.count_sessions(who) }
+///     fn our_prekeys(&self) -> Result<Vec<OurPreKey>, Error> { self.inner.our_prekeys() }
+///     fn push_our_prekey(&mut self, p: OurPreKey, keep: usize) -> Result<(), Error> {
+///         self.inner.push_our_prekey(p, keep)
+///     }
+///     fn their_prekeys(&self, who: &KeyBytes) -> Result<BTreeMap<String, TheirPreKey>, Error> {
+///         self.inner.their_prekeys(who)
+///     }
+///     fn put_their_prekey(&mut self, who: KeyBytes, inst: &str, p: TheirPreKey) -> Result<(), Error> {
+///         self.inner.put_their_prekey(who, inst, p)
+///     }
+///     fn installations(&self, who: &KeyBytes) -> Result<Vec<Installation>, Error> {
+///         self.inner.installations(who)
+///     }
+///     fn put_installation(&mut self, i: Installation) -> Result<(), Error> { self.inner.put_installation(i) }
+///     fn mark_heard_from(&mut self, who: KeyBytes, inst: &str) -> Result<(), Error> {
+///         self.inner.mark_heard_from(who, inst)
+///     }
+///     fn heard_from(&self, who: &KeyBytes, inst: &str) -> Result<bool, Error> {
+///         self.inner.heard_from(who, inst)
+///     }
+/// }
+///
+/// # use rand_chacha::rand_core::SeedableRng;
+/// # use status_core::{SecretKey, Timestamp};
+/// # use status_encryption::{Config, Encryptor};
+/// # let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+/// # let now = Timestamp::from_secs(1_700_000_000);
+/// # let (a, b) = (SecretKey::random(&mut rng), SecretKey::random(&mut rng));
+/// # let b_pub = b.public_key();
+/// let mut alice = Encryptor::new(Config::default(), a, "a".into(), Counting::default());
+/// # let mut bob = Encryptor::new(Config::default(), b, "b".into(), MemoryStore::new());
+/// # let contact = bob.encrypt_public(now, &mut rng, b"")?;
+/// # let _ = alice.decrypt(now, &mut rng, &b_pub, &contact);
+/// alice.encrypt(now, &mut rng, &b_pub, b"hi")?; // X3DH: one new session
+/// assert_eq!(alice.store().writes, 1);
+/// # Ok::<(), Error>(())
+/// ```
 pub trait SessionStore {
     /// A copy of a session.
     fn session(&self, id: &SessionId) -> Result<Option<Session>, Error>;
@@ -161,7 +223,8 @@ pub struct MemoryStore {
 }
 
 impl MemoryStore {
-    /// An empty store.
+    /// An empty store; see [`SessionStore`] for wrapping it and
+    /// [`restore`](Self::restore) for carrying it across a restart.
     pub fn new() -> Self {
         Self::default()
     }

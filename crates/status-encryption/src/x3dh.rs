@@ -21,6 +21,19 @@ fn combine(dh1: &[u8; 32], dh2: &[u8; 32], dh3: &[u8; 32]) -> Key32 {
 
 /// The initiator's side (Alice): her identity and ephemeral keys against
 /// Bob's identity and signed prekey.
+///
+/// ```
+/// use rand_chacha::rand_core::SeedableRng;
+/// use status_encryption::generate_secret;
+/// use status_encryption::x3dh::{x3dh_active, x3dh_passive};
+///
+/// let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+/// let (alice, alice_eph) = (generate_secret(&mut rng), generate_secret(&mut rng));
+/// let (bob, bob_spk) = (generate_secret(&mut rng), generate_secret(&mut rng));
+/// let sent = x3dh_active(&alice, &alice_eph, &bob.public_key(), &bob_spk.public_key());
+/// let got = x3dh_passive(&bob, &bob_spk, &alice.public_key(), &alice_eph.public_key());
+/// assert_eq!(*sent, *got);
+/// ```
 pub fn x3dh_active(
     my_identity: &SecretKey,
     my_ephemeral: &SecretKey,
@@ -34,7 +47,7 @@ pub fn x3dh_active(
 }
 
 /// The responder's side (Bob), from the initiator's identity and the
-/// ephemeral key in the `X3DHHeader`.
+/// ephemeral key in the `X3DHHeader`; see [`x3dh_active`] for an example.
 pub fn x3dh_passive(
     my_identity: &SecretKey,
     my_signed_prekey: &SecretKey,
