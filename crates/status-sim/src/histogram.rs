@@ -5,6 +5,23 @@ use std::collections::BTreeMap;
 /// Log-bucketed histogram of `u64` samples (milliseconds in this crate):
 /// exact below 64, then 32 buckets per power of two (within ~3%).
 /// Memory grows with the number of distinct buckets hit, not samples.
+///
+/// ```
+/// use status_sim::Histogram;
+///
+/// let mut h = Histogram::default();
+/// for ms in 1..=100 {
+///     h.record(ms);
+/// }
+/// assert_eq!((h.count(), h.min(), h.max(), h.mean()), (100, 1, 100, 50));
+/// assert_eq!(h.quantile(0.5), 50); // exact below 64
+/// let p99 = h.quantile(0.99);
+/// assert!((96..=99).contains(&p99)); // within ~3% above 64
+/// let mut all = Histogram::default();
+/// all.merge(&h);
+/// all.merge(&h);
+/// assert_eq!(all.count(), 200);
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Histogram {
     buckets: BTreeMap<u32, u64>,

@@ -27,6 +27,43 @@ pub enum Latency {
 }
 
 /// Behaviour of a directed link. Probabilities are in `0.0..=1.0`.
+///
+/// ```
+/// # use status_core::Timestamp;
+/// # use status_sim::{Ctx, Node, NodeIndex};
+/// # use std::time::Duration;
+/// # /// Sends its peer a 100-byte packet every 100 ms, 10 times.
+/// # struct Ticker { peer: NodeIndex, next: Option<Timestamp>, left: u32 }
+/// # impl Ticker { fn new(peer: u32, start: Timestamp) -> Self { Ticker { peer: NodeIndex(peer), next: Some(start), left: 10 } } }
+/// # impl Node for Ticker {
+/// #     type Packet = Vec<u8>;
+/// #     fn handle_packet(&mut self, ctx: &mut Ctx<'_, Vec<u8>>, _: NodeIndex, _: Vec<u8>) {
+/// #         ctx.record_delivery(Duration::from_millis(0));
+/// #     }
+/// #     fn handle_timeout(&mut self, ctx: &mut Ctx<'_, Vec<u8>>) {
+/// #         ctx.send(self.peer, vec![0; 100]);
+/// #         self.left -= 1;
+/// #         self.next = (self.left > 0).then(|| ctx.now().saturating_add(Duration::from_millis(100)));
+/// #     }
+/// #     fn poll_timeout(&self) -> Option<Timestamp> { self.next }
+/// #     fn packet_size(p: &Vec<u8>) -> usize { p.len() }
+/// # }
+/// # use status_sim::{Sim, SimConfig};
+/// use status_sim::{Latency, LinkConfig};
+///
+/// let start = Timestamp::from_secs(1_700_000_000);
+/// let mut sim = Sim::new(SimConfig { start, ..SimConfig::default() });
+/// let a = sim.add_node(Ticker::new(1, start));
+/// let b = sim.add_node(Ticker::new(0, start));
+/// // a slow uplink from a: 1 kB/s, so its 100-byte packets queue up
+/// let slow = LinkConfig { latency: Latency::Constant(10), bandwidth: Some(1000), ..LinkConfig::default() };
+/// sim.set_link(a, b, slow);
+/// sim.run_until_idle(start.saturating_add(Duration::from_secs(60)));
+/// let link = &sim.metrics().links[&(a, b)];
+/// assert_eq!(link.packets_delivered, 10);
+/// assert!(link.transit_latency.max() >= 100); // 100 ms of serialisation each
+/// assert_eq!(sim.metrics().links[&(b, a)].transit_latency.max(), 50);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct LinkConfig {
     /// Propagation delay.
