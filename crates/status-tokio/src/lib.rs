@@ -64,4 +64,64 @@ pub use status_driver::{Direction, DriverError, Event, Handle, Message};
 ///
 /// The TCP connect of [`Connection::connect`] is bounded only by the OS;
 /// wrap the call in `tokio::time::timeout` for a tighter limit.
+///
+/// Two endpoints over loopback TCP, in one process:
+///
+/// ```
+/// use std::sync::Arc;
+///
+/// use status_core::{Enode, SecretKey};
+/// use status_rlpx::p2p::{CapabilityConfig, DisconnectReason};
+/// use status_rlpx::session::Config;
+/// use status_tokio::{Connection, Event};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # tokio::runtime::Runtime::new()?.block_on(async {
+/// let config = Arc::new(Config {
+///     capabilities: vec![CapabilityConfig { cap: "waku/1".parse()?, length: 128 }],
+///     ..Config::default()
+/// });
+/// let (client_key, server_key) = (SecretKey::from_bytes(&[1; 32])?, SecretKey::from_bytes(&[2; 32])?);
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let enode = Enode::new(&server_key.public_key(), listener.local_addr()?);
+///
+/// let server_config = config.clone();
+/// let server = tokio::spawn(async move {
+///     let mut conn = Connection::accept(server_config, server_key, &listener).await?;
+///     // echo the first message back
+///     while let Some(event) = conn.recv().await {
+///         if let Event::Message(m) = event {
+///             conn.send(&m.cap, m.code, m.payload).await?;
+///             break;
+///         }
+///     }
+///     Ok::<_, status_tokio::DriverError>(conn)
+/// });
+///
+/// let mut client = Connection::connect(config, client_key, &enode).await?;
+/// assert_eq!(client.remote_key(), &enode.public_key()?);
+/// client.ping().await?;
+/// client.send("waku", 1, vec![0xc0]).await?;
+/// let echoed = loop {
+///     match client.recv().await {
+///         Some(Event::Message(m)) => break m,
+///         Some(_) => continue, // a keep-alive Pong
+///         None => panic!("closed early"),
+///     }
+/// };
+/// assert_eq!((echoed.cap.as_str(), echoed.code, &echoed.payload[..]), ("waku", 1, &[0xc0][..]));
+///
+/// client.disconnect(DisconnectReason::Requested).await?;
+/// let mut server = server.await??;
+/// let mut closed = None;
+/// while let Some(event) = server.recv().await {
+///     if let Event::Closed { reason, by_peer, .. } = event {
+///         closed = Some((reason, by_peer));
+///     }
+/// }
+/// assert_eq!(closed, Some((DisconnectReason::Requested, true)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # })
+/// # }
+/// ```
 pub type Connection = status_driver::Connection<Tokio>;
