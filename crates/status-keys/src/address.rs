@@ -7,6 +7,15 @@ use status_core::{keccak256, PublicKey};
 ///
 /// `Display` gives the EIP-55 mixed-case checksum form status-go prints
 /// (`0x9c32F71D4DB8Fb9e1A58B0a80dF79935e7256FA6`).
+///
+/// ```
+/// use status_keys::Address;
+///
+/// // EIP-55's first example address
+/// let bytes = hex::decode("5aaeb6053f3e94c9b9a09f33669435e7ef1beaed").unwrap();
+/// let address = Address(bytes.try_into().unwrap());
+/// assert_eq!(address.to_string(), "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed");
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Address(pub [u8; 20]);
 

@@ -280,6 +280,25 @@ pub struct ExtendedPublicKey {
 impl ExtendedPublicKey {
     /// `CKDpub`: the normal child `child`; hardened children fail with
     /// [`Error::HardenedFromPublic`].
+    ///
+    /// A watch-only wallet derives its receiving keys from the account's
+    /// `xpub` and gets the same keys as the private side:
+    ///
+    /// ```
+    /// use status_keys::{ChildNumber, Error, ExtendedPrivateKey};
+    ///
+    /// let seed = [7u8; 32];
+    /// let account = ExtendedPrivateKey::new_master(&seed)?;
+    /// let xpub = account.to_extended_public_key();
+    /// let child = ChildNumber::normal(5)?;
+    /// assert_eq!(
+    ///     xpub.derive_child(child)?.public_key(),
+    ///     account.derive_child(child)?.public_key()
+    /// );
+    /// let hardened = ChildNumber::hardened(5)?;
+    /// assert!(matches!(xpub.derive_child(hardened), Err(Error::HardenedFromPublic(_))));
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn derive_child(&self, child: ChildNumber) -> Result<Self, Error> {
         let index = child.to_u32();
         if child.is_hardened() {

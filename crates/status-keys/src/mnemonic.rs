@@ -148,6 +148,21 @@ impl Mnemonic {
     /// whitespace, every word in the English list, 12..=24 words in steps
     /// of 3, checksum correct. The error names the first bad word's
     /// position (not the word itself, which is secret).
+    ///
+    /// ```
+    /// use status_keys::{Error, Mnemonic, WordCount};
+    ///
+    /// let ok = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
+    /// let m = Mnemonic::parse(&format!("  {}\n", ok.replace(' ', "\t")))?; // any whitespace
+    /// assert_eq!((m.phrase(), m.word_count()), (ok, WordCount::Words12));
+    ///
+    /// let typo = ok.replace("about", "abuot");
+    /// assert!(matches!(Mnemonic::parse(&typo), Err(Error::UnknownWord { position: 12 })));
+    /// let bad_sum = ok.replace("about", "abandon");
+    /// assert!(matches!(Mnemonic::parse(&bad_sum), Err(Error::InvalidChecksum)));
+    /// assert!(matches!(Mnemonic::parse("abandon about"), Err(Error::BadWordCount(2))));
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn parse(phrase: &str) -> Result<Self, Error> {
         if phrase.len() > MAX_PHRASE_BYTES {
             let words = phrase.split_whitespace().count();
