@@ -109,7 +109,8 @@ impl Enr {
     }
 
     /// A builder holding this record's pairs and the next sequence number:
-    /// change what you need and sign again to publish an update.
+    /// change what you need and sign again to publish an update (see
+    /// [`Enr::to_enode`] for an example).
     pub fn to_builder(&self) -> EnrBuilder {
         EnrBuilder {
             seq: self.seq.saturating_add(1),
@@ -122,6 +123,32 @@ impl Enr {
     /// Rejects records over 300 bytes, trailing bytes, non-canonical RLP,
     /// unsorted or duplicate keys, identity schemes other than "v4", and
     /// records whose signature does not verify.
+    ///
+    /// ```
+    /// use status_core::SecretKey;
+    /// use status_discovery::{Enr, Error};
+    ///
+    /// let key = SecretKey::from_bytes(&[1; 32])?;
+    /// let enr = Enr::builder().ip4([10, 0, 0, 1].into()).udp(30303).sign(&key)?;
+    /// assert_eq!(Enr::decode(enr.as_bytes())?, enr);
+    ///
+    /// // The last byte is the low byte of the `udp` port: change it and the
+    /// // record is still well-formed RLP, but no longer what the key signed.
+    /// let mut tampered = enr.as_bytes().to_vec();
+    /// *tampered.last_mut().unwrap() ^= 1;
+    /// assert_eq!(Enr::decode(&tampered), Err(Error::InvalidSignature));
+    ///
+    /// let mut trailing = enr.as_bytes().to_vec();
+    /// trailing.push(0);
+    /// assert_eq!(Enr::decode(&trailing), Err(Error::TrailingBytes(1)));
+    /// assert!(matches!(Enr::decode(&[0xc1]), Err(Error::Rlp(_))));
+    ///
+    /// // The text form goes through the same checks.
+    /// let text = enr.to_text();
+    /// assert_eq!(Enr::from_text(&text)?, enr);
+    /// assert!(matches!(Enr::from_text(&text[4..]), Err(Error::EnrText(_))));
+    /// # Ok::<(), status_discovery::Error>(())
+    /// ```
     pub fn decode(bytes: &[u8]) -> Result<Enr, Error> {
         if bytes.len() > MAX_RECORD_SIZE {
             return Err(Error::RecordTooLarge {
@@ -333,6 +360,24 @@ impl Enr {
 
     /// The `enode://` URL to dial this node over RLPx: needs an IP and a
     /// TCP port; `discport` is set when the UDP port differs.
+    ///
+    /// ```
+    /// use status_core::SecretKey;
+    /// use status_discovery::Enr;
+    ///
+    /// let key = SecretKey::from_bytes(&[1; 32])?;
+    /// let enr = Enr::builder().udp(30301).sign(&key)?;
+    /// assert_eq!(enr.to_enode(), None); // no IP, no TCP port
+    ///
+    /// // Publish an update: same pairs plus the new ones, seq + 1.
+    /// let enr = enr.to_builder().ip4([10, 0, 0, 1].into()).tcp(30303).sign(&key)?;
+    /// assert_eq!(enr.seq(), 2);
+    /// let enode = enr.to_enode().unwrap();
+    /// assert_eq!(enode.addr, "10.0.0.1:30303".parse().unwrap());
+    /// assert_eq!(enode.discport, Some(30301));
+    /// assert_eq!(enode.id, key.public_key().node_id());
+    /// # Ok::<(), status_discovery::Error>(())
+    /// ```
     pub fn to_enode(&self) -> Option<Enode> {
         let addr = self.tcp_socket()?;
         let udp = if addr.is_ipv4() {
@@ -427,6 +472,26 @@ impl EnrBuilder {
 
     /// Sets `key` to an already RLP-encoded value (a string or a list, e.g.
     /// the `eth` fork id). Fails if `rlp` is not exactly one canonical item.
+    ///
+    /// ```
+    /// use status_core::SecretKey;
+    /// use status_discovery::{Enr, Error};
+    ///
+    /// // `eth` = [[fork-hash, fork-next]], kept as raw RLP.
+    /// let eth = [0xc7, 0xc6, 0x84, 0xfc, 0x64, 0xec, 0x04, 0x80];
+    /// let enr = Enr::builder()
+    ///     .insert_raw("eth", &eth)?
+    ///     .insert("name", b"relay-1")
+    ///     .sign(&SecretKey::from_bytes(&[1; 32])?)?;
+    /// assert_eq!(enr.get(b"eth"), Some(&eth[..]));
+    /// assert_eq!(enr.get_bytes(b"eth"), None); // a list, not a string
+    /// assert_eq!(enr.get_bytes(b"name"), Some(&b"relay-1"[..]));
+    ///
+    /// // Two items, or a truncated one, are refused.
+    /// assert!(matches!(Enr::builder().insert_raw("x", &[0x01, 0x02]), Err(Error::Rlp(_))));
+    /// assert!(matches!(Enr::builder().insert_raw("x", &[0x82, 0x01]), Err(Error::Rlp(_))));
+    /// # Ok::<(), status_discovery::Error>(())
+    /// ```
     pub fn insert_raw(mut self, key: impl Into<Vec<u8>>, rlp: &[u8]) -> Result<Self, Error> {
         rlp_strict::single(rlp)?;
         self.pairs.insert(key.into(), rlp.to_vec());
@@ -488,6 +553,22 @@ impl EnrBuilder {
     /// Signs with the "v4" scheme: sets `id` = "v4" and `secp256k1` = the
     /// compressed public key of `key`, then signs `keccak256(content)`.
     /// Fails with [`Error::RecordTooLarge`] over 300 bytes.
+    ///
+    /// ```
+    /// use status_core::SecretKey;
+    /// use status_discovery::{Enr, Error, NodeId};
+    ///
+    /// let key = SecretKey::from_bytes(&[1; 32])?;
+    /// let enr = Enr::builder().seq(7).tcp(30303).sign(&key)?;
+    /// assert_eq!(enr.get_bytes(b"id"), Some(&b"v4"[..]));
+    /// assert_eq!(enr.public_key(), &key.public_key());
+    /// assert_eq!(enr.node_id(), NodeId::from_public_key(&key.public_key()));
+    /// assert_eq!(enr.seq(), 7);
+    ///
+    /// let big = Enr::builder().insert("blob", &[0xaa; 250]).sign(&key);
+    /// assert!(matches!(big, Err(Error::RecordTooLarge { max: 300, .. })));
+    /// # Ok::<(), status_discovery::Error>(())
+    /// ```
     pub fn sign(&self, key: &SecretKey) -> Result<Enr, Error> {
         let mut pairs = self.pairs.clone();
         let mut id = Vec::new();

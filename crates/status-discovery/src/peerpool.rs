@@ -345,6 +345,33 @@ pub struct PeerPool<C: PeerCache = MemoryPeerCache> {
 impl<C: PeerCache> PeerPool<C> {
     /// A pool over `cache`. Fails with [`Error::InvalidLimits`] for a topic
     /// with `max == 0` or `min > max`.
+    ///
+    /// ```
+    /// use status_core::Timestamp;
+    /// use status_discovery::peerpool::{Config, Limits, MemoryPeerCache, PeerPool, TopicConfig};
+    /// use status_discovery::Error;
+    /// # use status_core::{Enode, SecretKey};
+    /// # let enode = |b: u8| {
+    /// #     let key = SecretKey::from_bytes(&[b; 32]).unwrap();
+    /// #     Enode::new(&key.public_key(), ([10, 0, 0, b], 30303).into())
+    /// # };
+    ///
+    /// let topic = TopicConfig {
+    ///     name: "whisper".into(),
+    ///     limits: Limits { min: 4, max: 3 },
+    ///     static_nodes: Vec::new(),
+    /// };
+    /// let config = Config { topics: vec![topic], ..Config::default() };
+    /// let pool = PeerPool::new(config, MemoryPeerCache::default());
+    /// assert_eq!(pool.err(), Some(Error::InvalidLimits { min: 4, max: 3 }));
+    ///
+    /// // The default pool knows "whisper" and "whispermail" only.
+    /// let mut pool = PeerPool::new(Config::default(), MemoryPeerCache::default())?;
+    /// let now = Timestamp::from_secs(1_700_000_000);
+    /// let err = pool.handle_found(now, "waku2", enode(1));
+    /// assert_eq!(err, Err(Error::UnknownTopic("waku2".into())));
+    /// # Ok::<(), status_discovery::Error>(())
+    /// ```
     pub fn new(config: Config, cache: C) -> Result<Self, Error> {
         let mut topics = Vec::with_capacity(config.topics.len());
         for t in &config.topics {
@@ -405,6 +432,42 @@ impl<C: PeerCache> PeerPool<C> {
 
     /// Starts the pool: dials static nodes, then cached peers, and starts
     /// the search of every topic they leave below `min`.
+    ///
+    /// When the cache and static nodes cover every `min`, no discovery
+    /// starts at all:
+    ///
+    /// ```
+    /// use status_core::Timestamp;
+    /// use status_discovery::peerpool::{
+    ///     Config, Decision, MemoryPeerCache, PeerCache, PeerPool, MAILSERVER_TOPIC, WHISPER_TOPIC,
+    /// };
+    /// # use status_core::{Enode, SecretKey};
+    /// # let enode = |b: u8| {
+    /// #     let key = SecretKey::from_bytes(&[b; 32]).unwrap();
+    /// #     Enode::new(&key.public_key(), ([10, 0, 0, b], 30303).into())
+    /// # };
+    ///
+    /// let mut cache = MemoryPeerCache::default();
+    /// cache.add_peer(WHISPER_TOPIC, &enode(1));
+    /// cache.add_peer(WHISPER_TOPIC, &enode(2));
+    /// let mut config = Config::default();
+    /// config.topics[1].static_nodes = vec![enode(9)]; // our own mailserver
+    /// let mut pool = PeerPool::new(config, cache)?;
+    ///
+    /// pool.start(Timestamp::from_secs(1_700_000_000));
+    /// let decisions: Vec<Decision> = std::iter::from_fn(|| pool.poll_decision()).collect();
+    /// let dial = |topic: &str, enode| Decision::Dial { topic: topic.into(), enode };
+    /// assert_eq!(
+    ///     decisions,
+    ///     [
+    ///         dial(WHISPER_TOPIC, enode(2)),
+    ///         dial(WHISPER_TOPIC, enode(1)),
+    ///         dial(MAILSERVER_TOPIC, enode(9)),
+    ///     ]
+    /// );
+    /// assert_eq!(pool.search_mode(WHISPER_TOPIC), None);
+    /// # Ok::<(), status_discovery::Error>(())
+    /// ```
     pub fn start(&mut self, now: Timestamp) {
         self.last_now = now;
         if self.started {
@@ -435,6 +498,9 @@ impl<C: PeerCache> PeerPool<C> {
     }
 
     /// A discovery method found `enode` for `topic`.
+    ///
+    /// The peer is dialled at once if the topic has room, else kept as a
+    /// candidate; an unknown topic is an [`Error::UnknownTopic`].
     pub fn handle_found(&mut self, now: Timestamp, topic: &str, enode: Enode) -> Result<(), Error> {
         self.last_now = now;
         let i = self.topic_index(topic)?;
@@ -500,6 +566,41 @@ impl<C: PeerCache> PeerPool<C> {
     }
 
     /// A peer disconnected (or its connection broke).
+    ///
+    /// The pool replaces it from the candidates and speeds the search up
+    /// again if the topic fell below `min`:
+    ///
+    /// ```
+    /// use status_core::Timestamp;
+    /// use status_discovery::peerpool::{
+    ///     Config, Decision, MemoryPeerCache, PeerPool, SearchMode, MAILSERVER_TOPIC,
+    /// };
+    /// # use status_core::{Enode, SecretKey};
+    /// # let enode = |b: u8| {
+    /// #     let key = SecretKey::from_bytes(&[b; 32]).unwrap();
+    /// #     Enode::new(&key.public_key(), ([10, 0, 0, b], 30303).into())
+    /// # };
+    ///
+    /// let now = Timestamp::from_secs(1_700_000_000);
+    /// let mut pool = PeerPool::new(Config::default(), MemoryPeerCache::default())?;
+    /// pool.start(now);
+    /// pool.handle_found(now, MAILSERVER_TOPIC, enode(1))?;
+    /// pool.handle_found(now, MAILSERVER_TOPIC, enode(2))?; // max is 1: a candidate
+    /// pool.handle_connected(now, &enode(1).id);
+    /// while pool.poll_decision().is_some() {}
+    /// assert_eq!(pool.search_mode(MAILSERVER_TOPIC), Some(SearchMode::Slow));
+    ///
+    /// pool.handle_disconnected(now, &enode(1).id);
+    /// assert_eq!(
+    ///     pool.poll_decision(),
+    ///     Some(Decision::Dial { topic: MAILSERVER_TOPIC.into(), enode: enode(2) })
+    /// );
+    /// assert!(matches!(
+    ///     pool.poll_decision(),
+    ///     Some(Decision::StartDiscovery { mode: SearchMode::Fast, .. })
+    /// ));
+    /// # Ok::<(), status_discovery::Error>(())
+    /// ```
     pub fn handle_disconnected(&mut self, now: Timestamp, id: &NodeId) {
         self.last_now = now;
         for i in 0..self.topics.len() {
@@ -523,6 +624,39 @@ impl<C: PeerCache> PeerPool<C> {
     }
 
     /// A dial the pool asked for failed.
+    ///
+    /// The peer backs off ([`Config::backoff_base`], doubling) and is
+    /// dialled again when [`PeerPool::handle_timeout`] runs after it:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use status_core::Timestamp;
+    /// use status_discovery::peerpool::{
+    ///     Config, Decision, MemoryPeerCache, PeerPool, WHISPER_TOPIC,
+    /// };
+    /// # use status_core::{Enode, SecretKey};
+    /// # let enode = |b: u8| {
+    /// #     let key = SecretKey::from_bytes(&[b; 32]).unwrap();
+    /// #     Enode::new(&key.public_key(), ([10, 0, 0, b], 30303).into())
+    /// # };
+    ///
+    /// let now = Timestamp::from_secs(1_700_000_000);
+    /// let mut pool = PeerPool::new(Config::default(), MemoryPeerCache::default())?;
+    /// pool.start(now);
+    /// pool.handle_found(now, WHISPER_TOPIC, enode(1))?;
+    /// while pool.poll_decision().is_some() {}
+    ///
+    /// pool.handle_dial_failed(now, &enode(1).id);
+    /// assert_eq!(pool.poll_decision(), None);
+    /// let retry = now + Duration::from_secs(5);
+    /// assert_eq!(pool.poll_timeout(), Some((retry, "peer back-off")));
+    /// pool.handle_timeout(retry);
+    /// assert_eq!(
+    ///     pool.poll_decision(),
+    ///     Some(Decision::Dial { topic: WHISPER_TOPIC.into(), enode: enode(1) })
+    /// );
+    /// # Ok::<(), status_discovery::Error>(())
+    /// ```
     pub fn handle_dial_failed(&mut self, now: Timestamp, id: &NodeId) {
         self.last_now = now;
         let Some(i) = self.topics.iter().position(|t| t.dialing.contains_key(id)) else {
@@ -612,6 +746,36 @@ impl<C: PeerCache> PeerPool<C> {
 
     /// Fires due timers: dial timeouts, fast-mode and stop-search delays,
     /// the discovery timeout, and ended back-offs (re-dials).
+    ///
+    /// A search that finds nothing slows down after 30 s and stops after
+    /// 3 min (with [`Config::allow_stop`]):
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use status_core::Timestamp;
+    /// use status_discovery::peerpool::{Config, Decision, MemoryPeerCache, PeerPool, SearchMode};
+    ///
+    /// let start = Timestamp::from_secs(1_700_000_000);
+    /// let mut pool = PeerPool::new(Config::default(), MemoryPeerCache::default())?;
+    /// pool.start(start);
+    /// while pool.poll_decision().is_some() {}
+    ///
+    /// let (at, why) = pool.poll_timeout().unwrap();
+    /// assert_eq!((at, why), (start + Duration::from_secs(30), "fast mode timeout"));
+    /// pool.handle_timeout(at);
+    /// let slow = std::iter::from_fn(|| pool.poll_decision())
+    ///     .filter(|d| matches!(d, Decision::StartDiscovery { mode: SearchMode::Slow, .. }))
+    ///     .count();
+    /// assert_eq!(slow, 2); // both topics
+    ///
+    /// let (at, why) = pool.poll_timeout().unwrap();
+    /// assert_eq!((at, why), (start + Duration::from_secs(180), "discovery timeout"));
+    /// pool.handle_timeout(at);
+    /// assert!(matches!(pool.poll_decision(), Some(Decision::StopDiscovery { .. })));
+    /// assert!(matches!(pool.poll_decision(), Some(Decision::StopDiscovery { .. })));
+    /// assert_eq!(pool.poll_timeout(), None);
+    /// # Ok::<(), status_discovery::Error>(())
+    /// ```
     pub fn handle_timeout(&mut self, now: Timestamp) {
         self.last_now = now;
         for i in 0..self.topics.len() {

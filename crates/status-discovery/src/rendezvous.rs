@@ -244,6 +244,38 @@ impl Message {
 
     /// Decodes exactly one message (type and body) from `bytes`; every
     /// record is verified.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use status_core::SecretKey;
+    /// use status_discovery::rendezvous::{Message, Status};
+    /// use status_discovery::{Enr, Error};
+    ///
+    /// let record = Enr::builder().tcp(30303).sign(&SecretKey::from_bytes(&[1; 32])?)?;
+    /// let register = Message::Register {
+    ///     topic: "whisper".into(),
+    ///     record: record.clone(),
+    ///     ttl: Duration::from_secs(10),
+    /// };
+    /// let bytes = register.to_bytes();
+    /// assert_eq!(bytes[0], 1); // the type, then the body list
+    /// assert_eq!(Message::decode(&bytes)?, register);
+    ///
+    /// // A record whose signature no longer holds is refused with it: flip
+    /// // the record's last byte, just before the 6-byte TTL.
+    /// let mut tampered = bytes.clone();
+    /// tampered[bytes.len() - 7] ^= 1;
+    /// assert_eq!(Message::decode(&tampered), Err(Error::InvalidSignature));
+    ///
+    /// let mut unknown = bytes.clone();
+    /// unknown[0] = 7;
+    /// assert_eq!(Message::decode(&unknown), Err(Error::UnknownMessageType(7)));
+    /// let answer = Message::RegisterResponse { status: Status::Ok, message: String::new() };
+    /// let mut bad_status = answer.to_bytes();
+    /// bad_status[2] = 0x09;
+    /// assert_eq!(Message::decode(&bad_status), Err(Error::UnknownStatus(9)));
+    /// # Ok::<(), status_discovery::Error>(())
+    /// ```
     pub fn decode(bytes: &[u8]) -> Result<Message, Error> {
         if bytes.len() > MAX_MESSAGE_SIZE {
             return Err(Error::InvalidMessage("message larger than 8 KiB"));
@@ -473,6 +505,21 @@ pub struct Client {
 
 impl Client {
     /// A client for `config.servers`.
+    ///
+    /// With no servers every command fails with [`Error::NoServers`]:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use status_core::Timestamp;
+    /// use status_discovery::rendezvous::{Client, Config};
+    /// use status_discovery::Error;
+    ///
+    /// let mut client = Client::new(Config::default());
+    /// let now = Timestamp::from_secs(1_700_000_000);
+    /// let err = client.discover(now, "whisper", Duration::from_secs(3));
+    /// assert_eq!(err, Err(Error::NoServers));
+    /// assert!(!client.request_remote_ip(now));
+    /// ```
     pub fn new(config: Config) -> Self {
         Client {
             rng: ChaCha20Rng::from_seed(config.rng_seed),
@@ -495,6 +542,38 @@ impl Client {
 
     /// Keeps `record` registered under `topic` (1/CLIENT: "whisper", and
     /// "whispermail" for mailservers) until [`Client::unregister`].
+    ///
+    /// The first REGISTER goes out at once, the next after half the TTL:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use status_core::{SecretKey, Timestamp};
+    /// use status_discovery::rendezvous::{Client, Config, Event, Message, Status};
+    /// use status_discovery::Enr;
+    ///
+    /// let now = Timestamp::from_secs(1_700_000_000);
+    /// let server = "/ip4/10.0.0.1/tcp/30703/ethv4/16Uiu2HAm...".to_owned();
+    /// let mut client = Client::new(Config { servers: vec![server.clone()], ..Config::default() });
+    /// let me = Enr::builder().tcp(30303).sign(&SecretKey::from_bytes(&[1; 32])?)?;
+    /// client.register(now, "whispermail", me.clone())?;
+    ///
+    /// let req = client.poll_request().unwrap();
+    /// assert_eq!(req.server, server);
+    /// assert!(matches!(&req.message, Message::Register { record, .. } if record == &me));
+    /// let ok = Message::RegisterResponse { status: Status::Ok, message: String::new() };
+    /// client.handle_response(now, req.id, &ok.to_bytes())?;
+    /// assert_eq!(
+    ///     client.poll_event(),
+    ///     Some(Event::Registered { topic: "whispermail".into(), server })
+    /// );
+    ///
+    /// let renew = now + Duration::from_secs(5);
+    /// assert_eq!(client.poll_timeout(), Some((renew, "rendezvous register")));
+    /// client.handle_timeout(renew);
+    /// let again = client.poll_request().unwrap();
+    /// assert!(matches!(again.message, Message::Register { .. }));
+    /// # Ok::<(), status_discovery::Error>(())
+    /// ```
     pub fn register(&mut self, now: Timestamp, topic: &str, record: Enr) -> Result<(), Error> {
         self.check_topic(topic, self.registrations.contains_key(topic))?;
         self.registrations
@@ -616,6 +695,38 @@ impl Client {
 
     /// The answer to request `id`. A malformed answer counts as a server
     /// failure and is returned as the error.
+    ///
+    /// A refusal is not an error of the call: it becomes
+    /// [`Event::Failed`] and the server backs off.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use status_core::Timestamp;
+    /// use status_discovery::rendezvous::{Client, Config, Event, Message, Status};
+    /// use status_discovery::Error;
+    ///
+    /// let now = Timestamp::from_secs(1_700_000_000);
+    /// let mut client = Client::new(Config { servers: vec!["s1".into()], ..Config::default() });
+    /// client.discover(now, "whisper", Duration::from_secs(3))?;
+    /// let req = client.poll_request().unwrap();
+    /// let refusal = Message::DiscoverResponse {
+    ///     status: Status::InvalidNamespace,
+    ///     message: "no such topic".into(),
+    ///     records: Vec::new(),
+    /// };
+    /// client.handle_response(now, req.id, &refusal.to_bytes())?;
+    /// assert_eq!(
+    ///     client.poll_event(),
+    ///     Some(Event::Failed { server: "s1".into(), status: Some(Status::InvalidNamespace) })
+    /// );
+    /// // The only server backs off for `backoff_base` (1 s, doubling).
+    /// assert!(!client.request_remote_ip(now));
+    /// assert!(client.request_remote_ip(now + Duration::from_secs(1)));
+    ///
+    /// // The answer was consumed: a second one matches nothing.
+    /// assert_eq!(client.handle_response(now, req.id, &[]), Err(Error::UnexpectedResponse));
+    /// # Ok::<(), status_discovery::Error>(())
+    /// ```
     pub fn handle_response(&mut self, now: Timestamp, id: u64, bytes: &[u8]) -> Result<(), Error> {
         let p = self.pending.remove(&id).ok_or(Error::UnexpectedResponse)?;
         let result = self.on_response(now, &p, bytes);

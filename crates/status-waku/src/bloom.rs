@@ -7,6 +7,26 @@ use crate::Topic;
 pub const BLOOM_SIZE: usize = 64;
 
 /// A 512-bit topic bloom filter.
+///
+/// ```
+/// use status_waku::{Bloom, Topic};
+///
+/// let (a, b) = (Topic([1, 2, 3, 4]), Topic([9, 8, 7, 6]));
+/// let only_a = Bloom::from_topics(&[a]);
+/// assert!(only_a.matches(a) && !only_a.matches(b));
+/// assert!(Bloom::FULL.matches(b) && !Bloom::EMPTY.matches(b));
+///
+/// let mut both = only_a;
+/// both.add(b);
+/// assert!(both.matches(b) && both.contains(&only_a));
+/// assert_eq!(Bloom::from_slice(&both.0), Some(both));
+/// assert_eq!(Bloom::from_slice(&[0xff; 63]), None);
+///
+/// // status-go's quirk (see `from_topic`): 2 bits for this topic, not 3.
+/// let bits = |b: Bloom| b.0.iter().map(|x| x.count_ones()).sum::<u32>();
+/// assert_eq!(bits(Bloom::from_topic(a)), 2);
+/// assert_eq!(bits(Bloom::from_topic(Topic([0xf8, 0x94, 0x6a, 0xac]))), 3);
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Bloom(pub [u8; BLOOM_SIZE]);
 

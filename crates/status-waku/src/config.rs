@@ -10,6 +10,32 @@ use crate::status::RateLimits;
 
 /// What the node advertises as its interest (6/WAKU1 "Bloom Filter Field",
 /// "Topic Interest Field").
+///
+/// What each choice puts in our Status:
+///
+/// ```
+/// use status_core::Timestamp;
+/// use status_waku::filter::Filter;
+/// use status_waku::node::Waku;
+/// use status_waku::{Bloom, Interest, Topic, WakuConfig};
+///
+/// let now = Timestamp::from_secs(1_700_000_000);
+/// let topic = Topic([1, 2, 3, 4]);
+/// let filter = || Filter::symmetric(vec![topic], [7; 32]);
+///
+/// let full = Waku::new(WakuConfig::default(), now);
+/// assert_eq!(full.status_options().bloom_filter, Some(Bloom::FULL));
+///
+/// let config = WakuConfig { interest: Interest::Bloom, ..WakuConfig::default() };
+/// let mut bloom = Waku::new(config, now);
+/// bloom.subscribe(filter());
+/// assert_eq!(bloom.status_options().bloom_filter, Some(Bloom::from_topic(topic)));
+/// assert_eq!(bloom.status_options().topic_interest, None);
+///
+/// let mut light = Waku::new(WakuConfig::light(), now); // Interest::Topics
+/// light.subscribe(filter());
+/// assert_eq!(light.status_options().topic_interest, Some(vec![topic]));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Interest {
     /// Everything: the full bloom. What a relaying full node advertises.
@@ -24,6 +50,25 @@ pub enum Interest {
 
 /// Settings of a [`crate::node::Waku`] machine. `Default` gives a relaying
 /// full node with the spec's size limits and status-go's timings.
+///
+/// ```
+/// use std::time::Duration;
+/// use status_waku::{Interest, WakuConfig};
+///
+/// // A full node that confirms every batch and sends at the end of each
+/// // call instead of every 300 ms.
+/// let config = WakuConfig {
+///     confirmations_enabled: true,
+///     transmit_interval: Duration::ZERO,
+///     ..WakuConfig::default()
+/// };
+/// assert_eq!(config.interest, Interest::Full);
+/// assert_eq!(config.min_pow, 0.000_002);
+///
+/// let light = WakuConfig::light();
+/// assert!(light.light_node);
+/// assert_eq!(light.interest, Interest::Topics);
+/// ```
 #[derive(Debug, Clone)]
 pub struct WakuConfig {
     /// Packet and envelope size limits (6/WAKU1 "Maximum Packet Size":

@@ -74,6 +74,29 @@ impl Envelope {
     /// `max_size` bounds the encoded length and is checked before any parsing
     /// (6/WAKU1 default [`DEFAULT_MAX_ENVELOPE_SIZE`]). Decoding is strict as
     /// go-ethereum's: canonical RLP, exactly five fields, a 4-byte topic.
+    ///
+    /// ```
+    /// use status_waku::envelope::DEFAULT_MAX_ENVELOPE_SIZE;
+    /// use status_waku::{Envelope, Error, Topic};
+    ///
+    /// let envelope = Envelope::new(1_700_000_000, 50, Topic([1, 2, 3, 4]), &b"data"[..]);
+    /// assert_eq!(envelope.expiry, 1_700_000_050);
+    /// let bytes = envelope.to_vec();
+    /// assert_eq!(bytes.len(), envelope.encoded_len());
+    /// assert_eq!(envelope.hash(), status_core::keccak256(&bytes));
+    /// assert_eq!(Envelope::decode(&bytes, DEFAULT_MAX_ENVELOPE_SIZE)?, envelope);
+    ///
+    /// // The size limit is checked before any parsing.
+    /// let max = bytes.len() - 1;
+    /// assert_eq!(
+    ///     Envelope::decode(&bytes, max),
+    ///     Err(Error::EnvelopeTooLarge { size: bytes.len(), max })
+    /// );
+    /// // [expiry 1, ttl 2, topic of 3 bytes, data "", nonce 0]
+    /// let bad = [0xc8, 0x01, 0x02, 0x83, 1, 2, 3, 0x80, 0x80];
+    /// assert_eq!(Envelope::decode(&bad, 100), Err(Error::InvalidTopicLength(3)));
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn decode(bytes: &[u8], max_size: usize) -> Result<Envelope, Error> {
         let f = Fields::parse(bytes, max_size)?;
         let data = Bytes::copy_from_slice(f.data);

@@ -31,6 +31,33 @@ impl core::fmt::Debug for FilterKey {
 }
 
 /// A subscription: topics plus the keys to try on them.
+///
+/// Install one with [`crate::node::Waku::subscribe`]; [`Filter::open`]
+/// is what the machine runs on each envelope of its topics:
+///
+/// ```
+/// use rand_chacha::rand_core::SeedableRng;
+/// use status_core::{SecretKey, Timestamp};
+/// use status_waku::filter::Filter;
+/// use status_waku::{wrap, Encryption, MessageParams, Topic};
+///
+/// let mut rng = rand_chacha::ChaCha20Rng::from_seed([4; 32]);
+/// let (key, topic) = ([7u8; 32], Topic([1, 2, 3, 4]));
+/// let now = Timestamp::from_secs(1_700_000_000);
+/// let params = MessageParams::new(b"hi", Encryption::Symmetric(&key), topic);
+/// let envelope = wrap(&mut rng, &params, now)?;
+///
+/// let chat = Filter::symmetric(vec![topic], key);
+/// assert_eq!(chat.open(&envelope).map(|m| m.payload().to_vec()), Some(b"hi".to_vec()));
+/// assert!(Filter::symmetric(vec![topic], [8; 32]).open(&envelope).is_none());
+///
+/// // Several keys: the first that opens wins.
+/// let me = SecretKey::random(&mut rng);
+/// let mut inbox = Filter::asymmetric(vec![topic], me);
+/// inbox.keys.push(chat.keys[0].clone());
+/// assert_eq!(inbox.open(&envelope).map(|m| m.key_index()), Some(1));
+/// # Ok::<(), status_waku::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Filter {
     /// Topics of interest.

@@ -36,6 +36,37 @@ pub const FAILED_PAYLOAD_PREFIX: &[u8] = b"ERROR=";
 
 /// A request for historic envelopes (status-go `MessagesRequestPayload`),
 /// carried in a signed, encrypted envelope.
+///
+/// ```
+/// use rand_chacha::rand_core::SeedableRng;
+/// use status_core::{SecretKey, Timestamp};
+/// use status_waku::mailserver::DEFAULT_REQUEST_TTL;
+/// use status_waku::{wrap, Bloom, Encryption, Error, MessageParams, MessagesRequest, Topic};
+///
+/// let topic = Topic([0xca, 0xfe, 0, 1]);
+/// let request = MessagesRequest::for_topics(1_699_913_600, 1_700_000_000, &[topic], 100);
+/// assert_eq!(request.bloom, Some(Bloom::from_topic(topic)));
+/// let bytes = request.to_vec();
+/// assert_eq!(MessagesRequest::decode(&bytes)?, request);
+/// assert!(matches!(MessagesRequest::decode(&bytes[..bytes.len() - 1]), Err(Error::Rlp(_))));
+///
+/// // In its envelope: signed by the client, encrypted to the mailserver key.
+/// let mut rng = rand_chacha::ChaCha20Rng::from_seed([3; 32]);
+/// let client = SecretKey::from_bytes(&[0x11; 32]).expect("a valid key");
+/// let key = [3u8; 32];
+/// let now = Timestamp::from_secs(1_700_000_000);
+/// let envelope = request.to_envelope(&mut rng, &client, &key, now, DEFAULT_REQUEST_TTL, 0.0, 1)?;
+/// let (opened, message) = MessagesRequest::open_envelope(&envelope, &key)?;
+/// assert_eq!(opened, request);
+/// assert_eq!(message.signer(), Some(&client.public_key()));
+///
+/// // The mailserver must know who asks: unsigned requests are refused.
+/// let params = MessageParams::new(&bytes, Encryption::Symmetric(&key), Topic::default());
+/// let unsigned = wrap(&mut rng, &params, now)?;
+/// let err = MessagesRequest::open_envelope(&unsigned, &key).unwrap_err();
+/// assert_eq!(err, Error::InvalidSignature);
+/// # Ok::<(), Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MessagesRequest {
     /// Oldest creation time wanted, Unix seconds.
@@ -298,6 +329,31 @@ impl DirectMessagesRequest {
 
 /// The payload of P2P Request Complete (125): how a mailserver ends a
 /// request (status-go `CreateMailServerEvent`).
+///
+/// ```
+/// use status_waku::mailserver::cursor;
+/// use status_waku::{Error, RequestComplete};
+///
+/// // More to come: the cursor says where to resume.
+/// let done = RequestComplete::Completed {
+///     request_id: [1; 32],
+///     last_envelope_hash: [2; 32],
+///     cursor: cursor(1_700_000_000, &[2; 32]).to_vec(),
+/// };
+/// let payload = done.to_vec();
+/// assert_eq!(payload.len(), 32 + 32 + 36);
+/// assert_eq!(RequestComplete::decode(&payload)?, done);
+///
+/// let failed = RequestComplete::Failed { request_id: [1; 32], error: "rate limited".into() };
+/// assert_eq!(RequestComplete::decode(&failed.to_vec())?, failed);
+/// assert_eq!(failed.request_id(), &[1; 32]);
+///
+/// assert!(matches!(
+///     RequestComplete::decode(&[0; 31]),
+///     Err(Error::MalformedMailserverResponse(_))
+/// ));
+/// # Ok::<(), Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RequestComplete {
     /// The request was served.

@@ -67,6 +67,26 @@ impl core::fmt::Debug for OpenKey<'_> {
 }
 
 /// What to send: the input of [`wrap`] (status-go `MessageParams`).
+///
+/// Start from [`MessageParams::new`] and set the fields that differ:
+///
+/// ```
+/// use rand_chacha::rand_core::SeedableRng;
+/// use status_core::Timestamp;
+/// use status_waku::{wrap, Encryption, Error, MessageParams, Topic};
+///
+/// let mut rng = rand_chacha::ChaCha20Rng::from_seed([1; 32]);
+/// let key = [7u8; 32];
+/// let mut params = MessageParams::new(b"hello", Encryption::Symmetric(&key), Topic([1, 2, 3, 4]));
+/// params.ttl = 20;
+/// params.pow_target = 1e6; // far beyond what 16 nonces reach
+/// params.max_pow_attempts = 16;
+/// let now = Timestamp::from_secs(1_700_000_000);
+/// assert!(matches!(
+///     wrap(&mut rng, &params, now),
+///     Err(Error::PowTargetNotReached { attempts: 16, .. })
+/// ));
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct MessageParams<'a> {
     /// The application payload.
@@ -210,6 +230,32 @@ pub fn encrypt<R: CryptoRng + ?Sized>(
 ///
 /// Randomness is drawn in status-go's order: padding, then the AES-GCM
 /// nonce or the ECIES ephemeral key and IV.
+///
+/// A signed message to a symmetric key (a public chat), sealed to Status'
+/// PoW target:
+///
+/// ```
+/// use rand_chacha::rand_core::SeedableRng;
+/// use status_core::{SecretKey, Timestamp};
+/// use status_waku::{wrap, Encryption, MessageParams, OpenKey, Topic};
+///
+/// let mut rng = rand_chacha::ChaCha20Rng::from_seed([1; 32]);
+/// let me = SecretKey::random(&mut rng);
+/// let key = [7u8; 32];
+/// let mut params = MessageParams::new(b"hello", Encryption::Symmetric(&key), Topic([1, 2, 3, 4]));
+/// params.signer = Some(&me);
+/// params.pow_target = 0.002;
+/// let envelope = wrap(&mut rng, &params, Timestamp::from_secs(1_700_000_000))?;
+/// assert_eq!(envelope.expiry, 1_700_000_000 + 50); // DEFAULT_TTL
+/// assert!(envelope.pow() >= 0.002);
+///
+/// let message = envelope.open(&[OpenKey::Symmetric(&key)])?;
+/// assert_eq!(message.payload(), b"hello");
+/// assert_eq!(message.signer(), Some(&me.public_key()));
+/// // Flags, size, payload, padding and signature: one 256-byte block.
+/// assert_eq!(message.plaintext().len(), 256);
+/// # Ok::<(), status_waku::Error>(())
+/// ```
 pub fn wrap<R: CryptoRng + ?Sized>(
     rng: &mut R,
     params: &MessageParams<'_>,
@@ -329,6 +375,38 @@ fn decrypt_symmetric(
 /// Errors: [`Error::NoMatchingKey`] when no key decrypts;
 /// [`Error::MalformedMessage`] / [`Error::InvalidSignature`] when the
 /// plaintext is not a valid Whisper v6 payload (status-go drops those too).
+///
+/// ```
+/// use rand_chacha::rand_core::SeedableRng;
+/// use status_core::{SecretKey, Timestamp};
+/// use status_waku::message::encrypt;
+/// use status_waku::{open, wrap, Encryption, Error, MessageParams, OpenKey, Topic};
+///
+/// let mut rng = rand_chacha::ChaCha20Rng::from_seed([2; 32]);
+/// let (alice, bob) = (SecretKey::random(&mut rng), SecretKey::random(&mut rng));
+/// let bob_public = bob.public_key();
+/// let to_bob = Encryption::Asymmetric(&bob_public);
+/// let mut params = MessageParams::new(b"for bob", to_bob, Topic([1, 2, 3, 4]));
+/// params.signer = Some(&alice);
+/// let envelope = wrap(&mut rng, &params, Timestamp::from_secs(1_700_000_000))?;
+///
+/// // Keys are tried in order; the message says which one opened it.
+/// let chat_key = [7u8; 32];
+/// let keys = [OpenKey::Symmetric(&chat_key), OpenKey::Asymmetric(&bob)];
+/// let message = open(&envelope.data, &keys)?;
+/// assert_eq!(message.payload(), b"for bob");
+/// assert_eq!(message.key_index(), 1);
+/// assert_eq!(message.signer(), Some(&alice.public_key()));
+///
+/// // Nobody else can read it.
+/// let err = open(&envelope.data, &[OpenKey::Asymmetric(&alice)]).unwrap_err();
+/// assert_eq!(err, Error::NoMatchingKey);
+/// // A plaintext whose flags announce a 2-byte size field it lacks.
+/// let data = encrypt(&mut rng, &[0x02, 0x01], Encryption::Symmetric(&chat_key));
+/// let err = open(&data, &[OpenKey::Symmetric(&chat_key)]).unwrap_err();
+/// assert!(matches!(err, Error::MalformedMessage(_)));
+/// # Ok::<(), Error>(())
+/// ```
 pub fn open(data: &[u8], keys: &[OpenKey<'_>]) -> Result<ReceivedMessage, Error> {
     for (i, key) in keys.iter().enumerate() {
         let (raw, nonce) = match key {

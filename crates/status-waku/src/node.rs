@@ -63,7 +63,7 @@
 //! let later = now + Duration::from_millis(300);
 //! shuttle(later, &mut a, pa, &mut b, pb);
 //! assert!(b.has_envelope(&hash));
-//! //! ```
+//! ```
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -314,6 +314,38 @@ impl std::fmt::Debug for Waku {
 
 impl Waku {
     /// A node with `config`, starting at `now`.
+    ///
+    /// Adding a peer queues our Status at once; the peer is ready when its
+    /// own Status comes in through [`Waku::handle_input`]:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use status_core::{NodeId, Timestamp};
+    /// use status_waku::node::{Event, Waku};
+    /// use status_waku::packet::code;
+    /// use status_waku::peer::Protocol;
+    /// use status_waku::{StatusOptions, WakuConfig};
+    ///
+    /// let now = Timestamp::from_secs(1_700_000_000);
+    /// let mut node = Waku::new(WakuConfig::light(), now);
+    /// let peer = node.add_peer(now, NodeId([2; 64]), None, Protocol::Waku1);
+    ///
+    /// // Our Status goes out first: a light node with no topics yet.
+    /// let t = node.poll_transmit().unwrap();
+    /// assert_eq!((t.peer, t.code), (peer, code::STATUS));
+    /// let ours = StatusOptions::decode(&t.payload)?;
+    /// assert_eq!(ours.light_node, Some(true));
+    /// assert_eq!(ours.topic_interest, Some(vec![]));
+    /// // Theirs is awaited until the status timeout.
+    /// assert_eq!(node.poll_timeout(), Some((now + Duration::from_secs(10), "status")));
+    ///
+    /// let theirs = StatusOptions { pow_requirement: Some(0.0), ..StatusOptions::default() };
+    /// node.handle_input(now, peer, code::STATUS, theirs.to_vec().into())?;
+    /// assert!(node.is_ready(peer));
+    /// assert!(matches!(node.poll_event(), Some(Event::PeerReady { peer: p, .. }) if p == peer));
+    /// assert_eq!(node.poll_timeout(), None);
+    /// # Ok::<(), status_waku::Error>(())
+    /// ```
     pub fn new(config: WakuConfig, now: Timestamp) -> Waku {
         let interest_bloom = match config.interest {
             Interest::Full => Bloom::FULL,
@@ -541,6 +573,31 @@ impl Waku {
     /// On malformed or forbidden input the peer is dropped
     /// ([`Event::PeerDropped`]) and the error returned;
     /// [`Error::UnknownPeer`] for a peer not (or no longer) known.
+    ///
+    /// ```
+    /// use status_core::{NodeId, Timestamp};
+    /// use status_waku::node::{DropReason, Event, Waku};
+    /// use status_waku::packet::code;
+    /// use status_waku::peer::Protocol;
+    /// use status_waku::{Error, WakuConfig};
+    ///
+    /// let now = Timestamp::from_secs(1_700_000_000);
+    /// let mut node = Waku::new(WakuConfig::default(), now);
+    /// let peer = node.add_peer(now, NodeId([2; 64]), None, Protocol::Waku1);
+    ///
+    /// // A Status that is not RLP: the peer is dropped and the error returned.
+    /// let err = node.handle_input(now, peer, code::STATUS, vec![0xff].into()).unwrap_err();
+    /// assert!(matches!(err, Error::Rlp(_)));
+    /// match node.poll_event() {
+    ///     Some(Event::PeerDropped { peer: p, reason: DropReason::Misbehaved(e) }) => {
+    ///         assert_eq!((p, e), (peer, err));
+    ///     }
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// // It is forgotten: more input from it is a caller error.
+    /// let again = node.handle_input(now, peer, code::STATUS, vec![0xc0].into());
+    /// assert_eq!(again, Err(Error::UnknownPeer(peer.0)));
+    /// ```
     pub fn handle_input(
         &mut self,
         now: Timestamp,
@@ -1170,6 +1227,28 @@ impl Waku {
     /// Tells the machine time has passed: sends due batches, drops peers
     /// whose Status is late, forgets expired envelopes, sweeps idle rate
     /// limit buckets. Call at or after [`Waku::poll_timeout`].
+    ///
+    /// A peer that never sends its Status is dropped at the deadline:
+    ///
+    /// ```
+    /// use status_core::{NodeId, Timestamp};
+    /// use status_waku::node::{DropReason, Event, Waku};
+    /// use status_waku::peer::Protocol;
+    /// use status_waku::WakuConfig;
+    ///
+    /// let now = Timestamp::from_secs(1_700_000_000);
+    /// let mut node = Waku::new(WakuConfig::default(), now);
+    /// let peer = node.add_peer(now, NodeId([2; 64]), None, Protocol::Waku1);
+    /// let (deadline, why) = node.poll_timeout().unwrap();
+    /// assert_eq!(why, "status");
+    ///
+    /// node.handle_timeout(deadline);
+    /// assert!(matches!(
+    ///     node.poll_event(),
+    ///     Some(Event::PeerDropped { peer: p, reason: DropReason::StatusTimeout }) if p == peer
+    /// ));
+    /// assert_eq!(node.peers().count(), 0);
+    /// ```
     pub fn handle_timeout(&mut self, now: Timestamp) {
         if self.next_flush.is_some_and(|t| t <= now) {
             self.flush(now);
@@ -1216,6 +1295,41 @@ impl Waku {
     /// # Errors
     /// [`Error::InvalidEnvelope`] when it fails a check,
     /// [`Error::EnvelopeTooLarge`] over the envelope limit.
+    ///
+    /// ```
+    /// use rand_chacha::rand_core::SeedableRng;
+    /// use status_core::Timestamp;
+    /// use status_waku::filter::Filter;
+    /// use status_waku::node::{Event, Waku};
+    /// use status_waku::{wrap, Encryption, Envelope, Error, MessageParams, Topic, WakuConfig};
+    ///
+    /// let now = Timestamp::from_secs(1_700_000_000);
+    /// let mut node = Waku::new(WakuConfig::default(), now);
+    /// let (key, topic) = ([7u8; 32], Topic::from_name("my-chat"));
+    /// let filter = node.subscribe(Filter::symmetric(vec![topic], key));
+    ///
+    /// let mut rng = rand_chacha::ChaCha20Rng::from_seed([1; 32]);
+    /// let params = MessageParams::new(b"hi", Encryption::Symmetric(&key), topic);
+    /// let envelope = wrap(&mut rng, &params, now)?;
+    /// let hash = node.post(now, envelope.clone())?;
+    /// assert_eq!(hash, envelope.hash());
+    /// // Our own filters see it too.
+    /// match node.poll_event() {
+    ///     Some(Event::Message(d)) => {
+    ///         assert_eq!((d.filter, d.hash, d.p2p), (filter, hash, false));
+    ///         assert_eq!(d.message.payload(), b"hi");
+    ///     }
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// // Posting it again changes nothing.
+    /// assert_eq!(node.post(now, envelope)?, hash);
+    /// assert!(node.poll_event().is_none());
+    ///
+    /// // Created 60 s ago with a TTL of 50 s: expired.
+    /// let stale = Envelope::new(1_700_000_000 - 60, 50, topic, &b"late"[..]);
+    /// assert_eq!(node.post(now, stale), Err(Error::InvalidEnvelope("expired")));
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn post(&mut self, now: Timestamp, envelope: Envelope) -> Result<[u8; 32], Error> {
         let raw = Bytes::from(envelope.to_vec());
         let r = match self.receive(now, None, raw) {
@@ -1234,6 +1348,32 @@ impl Waku {
     /// [`Interest::Topics`] a changed interest is announced to every peer
     /// (Status Update, or whisper/6 Bloom Filter); the previous one stays
     /// accepted for `sync_allowance`.
+    ///
+    /// ```
+    /// use status_core::{NodeId, Timestamp};
+    /// use status_waku::filter::Filter;
+    /// use status_waku::node::Waku;
+    /// use status_waku::packet::code;
+    /// use status_waku::peer::Protocol;
+    /// use status_waku::{StatusOptions, Topic, WakuConfig};
+    ///
+    /// let now = Timestamp::from_secs(1_700_000_000);
+    /// let mut node = Waku::new(WakuConfig::light(), now); // Interest::Topics
+    /// let peer = node.add_peer(now, NodeId([2; 64]), None, Protocol::Waku1);
+    /// # while node.poll_transmit().is_some() {}
+    /// let topic = Topic([1, 2, 3, 4]);
+    /// let id = node.subscribe(Filter::symmetric(vec![topic], [7; 32]));
+    ///
+    /// // The peer learns our new topic list.
+    /// let t = node.poll_transmit().unwrap();
+    /// assert_eq!((t.peer, t.code), (peer, code::STATUS_UPDATE));
+    /// assert_eq!(StatusOptions::decode(&t.payload)?.topic_interest, Some(vec![topic]));
+    ///
+    /// assert!(node.unsubscribe(id));
+    /// assert!(!node.unsubscribe(id));
+    /// assert_eq!(node.status_options().topic_interest, Some(vec![]));
+    /// # Ok::<(), status_waku::Error>(())
+    /// ```
     pub fn subscribe(&mut self, filter: Filter) -> FilterId {
         let old = self.current_interest();
         let id = self.filters.install(filter);
@@ -1295,6 +1435,31 @@ impl Waku {
     /// meet the previous requirement are still accepted for
     /// `sync_allowance` (from the latest `now` the machine was given),
     /// while the update travels (status-go `MinPowTolerance`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidPowRequirement`] for a NaN, infinite or negative
+    /// `pow`; nothing changes then.
+    ///
+    /// ```
+    /// use status_core::{NodeId, Timestamp};
+    /// use status_waku::node::Waku;
+    /// use status_waku::packet::code;
+    /// use status_waku::peer::Protocol;
+    /// use status_waku::{Error, StatusOptions, WakuConfig};
+    ///
+    /// let now = Timestamp::from_secs(1_700_000_000);
+    /// let mut node = Waku::new(WakuConfig::default(), now);
+    /// let peer = node.add_peer(now, NodeId([2; 64]), None, Protocol::Waku1);
+    /// # while node.poll_transmit().is_some() {}
+    /// node.set_min_pow(0.002)?;
+    /// let t = node.poll_transmit().unwrap();
+    /// assert_eq!((t.peer, t.code), (peer, code::STATUS_UPDATE));
+    /// assert_eq!(StatusOptions::decode(&t.payload)?.pow_requirement, Some(0.002));
+    ///
+    /// assert_eq!(node.set_min_pow(f64::NAN), Err(Error::InvalidPowRequirement));
+    /// assert_eq!(node.config().min_pow, 0.002);
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn set_min_pow(&mut self, pow: f64) -> Result<(), Error> {
         let update = StatusOptions {
             pow_requirement: Some(pow),
@@ -1343,6 +1508,83 @@ impl Waku {
     /// # Errors
     /// [`Error::UnknownPeer`]; [`Error::PacketTooLarge`] when the packet
     /// would exceed our `max_packet_size` (split the batch).
+    ///
+    /// A whole history request, client and mailserver each a machine:
+    ///
+    /// ```
+    /// use rand_chacha::rand_core::SeedableRng;
+    /// use status_core::{NodeId, SecretKey, Timestamp};
+    /// use status_waku::filter::Filter;
+    /// use status_waku::mailserver::MessagesRequest;
+    /// use status_waku::node::{Event, Waku};
+    /// use status_waku::peer::{PeerId, Protocol};
+    /// use status_waku::{wrap, Encryption, MessageParams, RequestComplete, Topic, WakuConfig};
+    ///
+    /// fn pump(now: Timestamp, from: &mut Waku, to: &mut Waku, peer: PeerId) {
+    ///     while let Some(t) = from.poll_transmit() {
+    ///         to.handle_input(now, peer, t.code, t.payload).unwrap();
+    ///     }
+    /// }
+    /// let now = Timestamp::from_secs(1_700_000_000);
+    /// let mut rng = rand_chacha::ChaCha20Rng::from_seed([9; 32]);
+    /// let client_key = SecretKey::from_bytes(&[0x11; 32]).expect("a valid key");
+    /// // status-go derives it from the mailserver password
+    /// // (`symmetric_key_from_password`); a fixed key keeps this quick.
+    /// let ms_key = [3u8; 32];
+    /// let (chat_key, topic) = ([5u8; 32], Topic([0xca, 0xfe, 0, 1]));
+    ///
+    /// let mut client = Waku::new(WakuConfig::default(), now);
+    /// let ms_config = WakuConfig { mailserver: true, ..WakuConfig::default() };
+    /// let mut server = Waku::new(ms_config, now);
+    /// client.subscribe(Filter::symmetric(vec![topic], chat_key));
+    /// let to_server = client.add_peer(now, NodeId([2; 64]), None, Protocol::Waku1);
+    /// let client_id = client_key.public_key().node_id();
+    /// let to_client = server.add_peer(now, client_id, None, Protocol::Waku1);
+    /// pump(now, &mut client, &mut server, to_client);
+    /// pump(now, &mut server, &mut client, to_server);
+    /// # while client.poll_event().is_some() {}
+    /// # while server.poll_event().is_some() {}
+    ///
+    /// // The client asks for the last day on its topic, and trusts the answer.
+    /// let day_ago = 1_700_000_000 - 86_400;
+    /// let request = MessagesRequest::for_topics(day_ago, 1_700_000_000, &[topic], 100);
+    /// let envelope = request.to_envelope(&mut rng, &client_key, &ms_key, now, 10, 0.0, 1)?;
+    /// client.set_trusted(to_server, true)?;
+    /// client.send_p2p_request(to_server, &envelope)?;
+    /// pump(now, &mut client, &mut server, to_client);
+    ///
+    /// // The server opens the request and sees who signed it.
+    /// let Some(Event::P2PRequest { peer, envelope: Some(req), .. }) = server.poll_event() else {
+    ///     panic!("no request");
+    /// };
+    /// assert_eq!(peer, to_client);
+    /// let (opened, msg) = MessagesRequest::open_envelope(&req, &ms_key)?;
+    /// assert_eq!(opened, request);
+    /// assert_eq!(msg.signer(), Some(&client_key.public_key()));
+    ///
+    /// // It answers with an envelope from an hour ago, then Request Complete.
+    /// let params = MessageParams::new(b"from yesterday", Encryption::Symmetric(&chat_key), topic);
+    /// let old = wrap(&mut rng, &params, Timestamp::from_secs(1_700_000_000 - 3600))?;
+    /// server.send_p2p_messages(to_client, std::slice::from_ref(&old))?;
+    /// let done = RequestComplete::Completed {
+    ///     request_id: req.hash(),
+    ///     last_envelope_hash: old.hash(),
+    ///     cursor: Vec::new(),
+    /// };
+    /// server.send_p2p_request_complete(to_client, &done.to_vec())?;
+    /// pump(now, &mut server, &mut client, to_server);
+    ///
+    /// // Expired, but a P2P Message from a trusted peer reaches the filter.
+    /// assert!(matches!(
+    ///     client.poll_event(),
+    ///     Some(Event::Message(d)) if d.p2p && d.message.payload() == b"from yesterday"
+    /// ));
+    /// let Some(Event::P2PRequestComplete { payload, .. }) = client.poll_event() else {
+    ///     panic!("no Request Complete");
+    /// };
+    /// assert_eq!(RequestComplete::decode(&payload)?, done);
+    /// # Ok::<(), status_waku::Error>(())
+    /// ```
     pub fn send_p2p_messages(&mut self, peer: PeerId, envelopes: &[Envelope]) -> Result<(), Error> {
         let p = self.peer(peer).ok_or(Error::UnknownPeer(peer.0))?;
         let protocol = p.protocol;
@@ -1363,6 +1605,19 @@ impl Waku {
     /// # Errors
     /// [`Error::UnknownPeer`]; [`Error::NotWaku1`] for a whisper/6 peer,
     /// whose protocol has no such packet.
+    ///
+    /// ```
+    /// use status_core::{NodeId, Timestamp};
+    /// use status_waku::node::Waku;
+    /// use status_waku::peer::{PeerId, Protocol};
+    /// use status_waku::{Error, WakuConfig};
+    ///
+    /// let now = Timestamp::from_secs(1_700_000_000);
+    /// let mut node = Waku::new(WakuConfig { mailserver: true, ..WakuConfig::default() }, now);
+    /// let shh = node.add_peer(now, NodeId([2; 64]), None, Protocol::Shh6);
+    /// assert_eq!(node.send_p2p_request_complete(shh, &[0; 32]), Err(Error::NotWaku1(shh.0)));
+    /// assert_eq!(node.send_p2p_request_complete(PeerId(9), &[0; 32]), Err(Error::UnknownPeer(9)));
+    /// ```
     pub fn send_p2p_request_complete(&mut self, peer: PeerId, payload: &[u8]) -> Result<(), Error> {
         let p = self.peer(peer).ok_or(Error::UnknownPeer(peer.0))?;
         if p.protocol != Protocol::Waku1 {
@@ -1395,7 +1650,35 @@ impl Waku {
         self.events.pop_front()
     }
 
-    /// When [`Waku::handle_timeout`] wants to be called, and why.
+    /// When [`Waku::handle_timeout`] wants to be called, and why:
+    /// `"transmit"`, `"status"` or `"expiry"`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use status_core::{NodeId, Timestamp};
+    /// use status_waku::node::Waku;
+    /// use status_waku::packet::code;
+    /// use status_waku::peer::Protocol;
+    /// use status_waku::{Envelope, StatusOptions, Topic, WakuConfig};
+    ///
+    /// let now = Timestamp::from_secs(1_700_000_000);
+    /// let mut node = Waku::new(WakuConfig::default(), now);
+    /// let peer = node.add_peer(now, NodeId([2; 64]), None, Protocol::Waku1);
+    /// let theirs = StatusOptions { pow_requirement: Some(0.0), ..StatusOptions::default() };
+    /// node.handle_input(now, peer, code::STATUS, theirs.to_vec().into())?;
+    /// # while node.poll_transmit().is_some() {}
+    ///
+    /// node.post(now, Envelope::new(1_700_000_000, 60, Topic([1, 2, 3, 4]), &b"hi"[..]))?;
+    /// // Queued for the next transmission cycle, 300 ms away.
+    /// assert!(node.poll_transmit().is_none());
+    /// let (at, why) = node.poll_timeout().unwrap();
+    /// assert_eq!((at, why), (now + Duration::from_millis(300), "transmit"));
+    /// node.handle_timeout(at);
+    /// assert_eq!(node.poll_transmit().map(|t| t.code), Some(code::MESSAGES));
+    /// // Next: forgetting the envelope once it has expired.
+    /// assert_eq!(node.poll_timeout(), Some((Timestamp::from_secs(1_700_000_061), "expiry")));
+    /// # Ok::<(), status_waku::Error>(())
+    /// ```
     pub fn poll_timeout(&self) -> Option<(Timestamp, &'static str)> {
         let mut best: Option<(Timestamp, &'static str)> = None;
         let mut consider = |t: Timestamp, why: &'static str| {

@@ -178,6 +178,31 @@ fn hash32(b: &[u8]) -> Result<[u8; 32], Error> {
 }
 
 /// A decoded waku/1 packet.
+///
+/// ```
+/// use bytes::Bytes;
+/// use status_waku::packet::{code, Limits};
+/// use status_waku::{Envelope, Error, Packet, Topic};
+///
+/// let limits = Limits::default();
+/// let envelope = Envelope::new(1_700_000_000, 50, Topic([1, 2, 3, 4]), &b"data"[..]);
+/// let packet = Packet::Messages(vec![envelope]);
+/// let payload = Bytes::from(packet.to_vec());
+/// assert_eq!(Packet::decode(packet.code(), &payload, &limits)?, packet);
+///
+/// // Unknown codes are no error: the caller ignores them.
+/// assert_eq!(Packet::decode(99, &payload, &limits)?, Packet::Unknown(99));
+/// // The size limit is checked before decoding.
+/// let tight = Limits { max_packet_size: 8, ..limits };
+/// assert_eq!(
+///     Packet::decode(code::MESSAGES, &payload, &tight),
+///     Err(Error::PacketTooLarge { size: payload.len(), max: 8 })
+/// );
+/// // A Batch Ack carries a 32-byte hash.
+/// let short = Bytes::from(Packet::Unknown(0).to_vec()); // []
+/// assert!(Packet::decode(code::BATCH_ACK, &short, &limits).is_err());
+/// # Ok::<(), Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub enum Packet {
     /// Status (0): the handshake.
@@ -291,6 +316,32 @@ impl Packet {
 }
 
 /// A decoded whisper/6 packet.
+///
+/// ```
+/// use bytes::Bytes;
+/// use status_waku::packet::{shh_code, Limits};
+/// use status_waku::{Envelope, Error, ShhPacket, Topic};
+///
+/// let limits = Limits::default();
+/// let pow = ShhPacket::PowRequirement(0.2);
+/// let payload = Bytes::from(pow.to_vec());
+/// assert_eq!(ShhPacket::decode(shh_code::POW_REQUIREMENT, &payload, &limits)?, pow);
+///
+/// // A P2P Message of one envelope goes bare, as EIP-627 specifies.
+/// let envelope = Envelope::new(1_700_000_000, 50, Topic([1, 2, 3, 4]), &b"data"[..]);
+/// let p2p = ShhPacket::P2PMessage(vec![envelope.clone()]);
+/// assert_eq!(p2p.to_vec(), envelope.to_vec());
+/// let payload = Bytes::from(p2p.to_vec());
+/// assert_eq!(ShhPacket::decode(shh_code::P2P_MESSAGE, &payload, &limits)?, p2p);
+///
+/// // An empty Bloom Filter packet is an error (whisper/6 has no "full" shorthand).
+/// let empty = Bytes::from_static(&[0x80]);
+/// assert_eq!(
+///     ShhPacket::decode(shh_code::BLOOM_FILTER, &empty, &limits),
+///     Err(Error::InvalidBloomLength(0))
+/// );
+/// # Ok::<(), Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub enum ShhPacket {
     /// Status (0).

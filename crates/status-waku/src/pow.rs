@@ -73,6 +73,30 @@ impl Envelope {
     /// A `target_pow` of 0 does nothing (status-go skips sealing). Sans-IO:
     /// there is no clock here; bound the work by attempts, or drive a
     /// [`PowSearch`] in slices and check the time between them.
+    ///
+    /// # Errors
+    /// [`Error::InvalidPowTarget`] for a NaN, infinite or negative target.
+    ///
+    /// ```
+    /// use status_waku::{Envelope, Error, SealOutcome, Topic};
+    ///
+    /// let mut envelope = Envelope::new(1_700_000_000, 50, Topic([1, 2, 3, 4]), &b"data"[..]);
+    /// // Status' target: a few leading zero bits for so small an envelope.
+    /// match envelope.seal(0.002, 1 << 16)? {
+    ///     SealOutcome::Sealed { nonce, .. } => assert_eq!(envelope.nonce, nonce),
+    ///     SealOutcome::Exhausted { .. } => panic!("budget too small"),
+    /// }
+    /// assert!(envelope.pow() >= 0.002);
+    ///
+    /// // Out of reach in 16 attempts: the best nonce is kept instead.
+    /// let out = envelope.seal(1e6, 16)?;
+    /// assert!(matches!(
+    ///     out,
+    ///     SealOutcome::Exhausted { best_nonce, attempts: 16, .. } if best_nonce == envelope.nonce
+    /// ));
+    /// assert_eq!(envelope.seal(f64::NAN, 16), Err(Error::InvalidPowTarget));
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn seal(&mut self, target_pow: f64, max_attempts: u64) -> Result<SealOutcome, Error> {
         if target_pow == 0.0 {
             return Ok(SealOutcome::Sealed {
@@ -129,6 +153,28 @@ pub enum SealOutcome {
 /// minimum work per attempt. Otherwise the nonce straddles two blocks and
 /// each attempt clones a pre-absorbed hasher (two permutations).
 /// No allocation per attempt either way.
+///
+/// A search in slices, as a driver that checks its clock between them runs
+/// it:
+///
+/// ```
+/// use status_waku::{Envelope, Error, PowSearch, Topic};
+///
+/// let mut envelope = Envelope::new(1_700_000_000, 50, Topic([1, 2, 3, 4]), &b"data"[..]);
+/// let mut search = PowSearch::new(&envelope, 0.01)?;
+/// let nonce = loop {
+///     if let Some(nonce) = search.run(64) {
+///         break nonce;
+///     }
+///     assert!(search.attempts() < 1 << 16, "target out of reach");
+/// };
+/// envelope.nonce = nonce;
+/// assert!(envelope.pow_leading_zero_bits() >= search.target_bits());
+/// assert_eq!(search.best().0, nonce);
+///
+/// assert!(matches!(PowSearch::new(&envelope, 0.0), Err(Error::InvalidPowTarget)));
+/// # Ok::<(), Error>(())
+/// ```
 #[derive(Clone)]
 pub struct PowSearch {
     kernel: Kernel,

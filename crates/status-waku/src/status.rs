@@ -88,6 +88,33 @@ impl RateLimits {
 
 /// The waku/1 status options: the payload of Status (0) and Status Update
 /// (22). `None` means "not sent": in a Status Update, unchanged.
+///
+/// ```
+/// use status_waku::{Bloom, Error, StatusOptions, Topic};
+///
+/// let options = StatusOptions {
+///     pow_requirement: Some(0.002),
+///     light_node: Some(true),
+///     topic_interest: Some(vec![Topic([1, 2, 3, 4])]),
+///     ..StatusOptions::default()
+/// };
+/// assert_eq!(StatusOptions::decode(&options.to_vec())?, options);
+///
+/// // `[]`: a Status Update that changes nothing.
+/// assert!(StatusOptions::decode(&[0xc0])?.is_empty());
+/// // `[[1, ""]]`: an empty bloom is a full node's, as status-go reads it.
+/// assert_eq!(StatusOptions::decode(&[0xc3, 0xc2, 0x01, 0x80])?.bloom_filter, Some(Bloom::FULL));
+/// // `[[1, <3 bytes>]]`: any other length is an error.
+/// assert_eq!(
+///     StatusOptions::decode(&[0xc6, 0xc5, 0x01, 0x83, 1, 2, 3]),
+///     Err(Error::InvalidBloomLength(3))
+/// );
+/// // Decoding checks the shape; `validate` the values.
+/// let nan = StatusOptions { pow_requirement: Some(f64::NAN), ..StatusOptions::default() };
+/// let decoded = StatusOptions::decode(&nan.to_vec())?;
+/// assert_eq!(decoded.validate(), Err(Error::InvalidPowRequirement));
+/// # Ok::<(), Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct StatusOptions {
     /// Minimum PoW the sender accepts (sent as the f64's IEEE-754 bits).

@@ -6,6 +6,26 @@ use status_core::{ecdh_x, keccak256, PublicKey, SecretKey};
 use zeroize::Zeroizing;
 
 /// A 4-byte Waku topic (EIP-627 `TopicType`).
+///
+/// ```
+/// use status_core::SecretKey;
+/// use status_waku::Topic;
+///
+/// // The topic of the `#status` public chat (status-go vectors).
+/// let status = Topic::from_name("status");
+/// assert_eq!(status, Topic([0xcd, 0x42, 0x37, 0x60]));
+/// assert_eq!(status.to_string(), "0xcd423760");
+/// assert_eq!(Topic::from_slice(&[0xcd, 0x42, 0x37, 0x60]), Some(status));
+/// assert_eq!(Topic::from_slice(&[1, 2, 3]), None);
+///
+/// // Both sides of a 1:1 chat derive the same negotiated topic.
+/// let a = SecretKey::from_bytes(&[1; 32]).expect("a valid key");
+/// let b = SecretKey::from_bytes(&[2; 32]).expect("a valid key");
+/// assert_eq!(
+///     Topic::negotiated(&a, &b.public_key()),
+///     Topic::negotiated(&b, &a.public_key())
+/// );
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Topic(pub [u8; 4]);
 

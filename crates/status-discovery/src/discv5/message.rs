@@ -232,6 +232,32 @@ impl Message {
     /// Decodes `message-type || rlp(message-data)`. Extra list elements
     /// after the defined ones are ignored (forward compatibility, as
     /// go-ethereum's `rlp:"tail"`); trailing bytes after the list are not.
+    ///
+    /// ```
+    /// use std::net::Ipv4Addr;
+    /// use status_discovery::discv5::message::{Message, PONG};
+    /// use status_discovery::discv5::{Error, RequestId};
+    ///
+    /// let pong = Message::Pong {
+    ///     request_id: RequestId::from_u64(1),
+    ///     enr_seq: 3,
+    ///     ip: Ipv4Addr::new(10, 0, 0, 1).into(),
+    ///     port: 30303,
+    /// };
+    /// let pt = pong.encode();
+    /// assert_eq!(pt[0], PONG);
+    /// assert_eq!(Message::decode(&pt)?, pong);
+    ///
+    /// let mut trailing = pt.clone();
+    /// trailing.push(0x80);
+    /// assert!(matches!(Message::decode(&trailing), Err(Error::InvalidMessage(_))));
+    /// // 0x07 is REGTOPIC, which this implementation does not speak.
+    /// let mut regtopic = pt;
+    /// regtopic[0] = 0x07;
+    /// assert_eq!(Message::decode(&regtopic), Err(Error::UnknownMessageType(0x07)));
+    /// assert_eq!(RequestId::from_slice(&[0; 9]), Err(Error::RequestIdTooLong(9)));
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn decode(pt: &[u8]) -> Result<Message, Error> {
         let (&ty, rest) = pt
             .split_first()

@@ -423,6 +423,59 @@ impl Discv5 {
 
     /// Sends FINDNODE for `distances` (each 0..=256); answered by
     /// [`Event::Nodes`].
+    ///
+    /// The answer holds the records the peer has *verified* (answered its
+    /// PING) at those log-distances from itself. Three nodes on an
+    /// in-memory network, routed by the transmit's address:
+    ///
+    /// ```
+    /// use status_core::{SecretKey, Timestamp};
+    /// use status_discovery::discv5::distance::log2_distance;
+    /// use status_discovery::discv5::{Config, Discv5, Event};
+    /// use status_discovery::Enr;
+    ///
+    /// let now = Timestamp::from_secs(1_700_000_000);
+    /// let mut nodes: Vec<Discv5> = (1..=3u8)
+    ///     .map(|b| {
+    ///         let key = SecretKey::from_bytes(&[b; 32]).unwrap();
+    ///         let port = 30300 + u16::from(b);
+    ///         let enr = Enr::builder().ip4([127, 0, 0, 1].into()).udp(port).sign(&key).unwrap();
+    ///         Discv5::new(key, enr, Config::default(), [b; 32], now).unwrap()
+    ///     })
+    ///     .collect();
+    /// // Delivers datagrams until every node is quiet.
+    /// let run = |nodes: &mut Vec<Discv5>| loop {
+    ///     let mut moved = false;
+    ///     for i in 0..nodes.len() {
+    ///         let from = nodes[i].local_enr().udp_socket().unwrap();
+    ///         while let Some(t) = nodes[i].poll_transmit() {
+    ///             let to = nodes.iter().position(|n| n.local_enr().udp_socket() == Some(t.to));
+    ///             nodes[to.unwrap()].handle_input(now, from, &t.datagram).unwrap();
+    ///             moved = true;
+    ///         }
+    ///     }
+    ///     if !moved {
+    ///         break;
+    ///     }
+    /// };
+    /// let (b, c) = (nodes[1].local_enr().clone(), nodes[2].local_enr().clone());
+    /// // B learns of C; add_node PINGs it, and the PONG verifies it.
+    /// assert!(nodes[1].add_node(now, c.clone()));
+    /// run(&mut nodes);
+    /// assert_eq!(nodes[1].table_entries().next(), Some((&c, true)));
+    ///
+    /// // A asks B for its nodes at C's distance from B.
+    /// let d = log2_distance(&b.node_id(), &c.node_id());
+    /// let request = nodes[0].find_node(now, &b, &[d])?;
+    /// run(&mut nodes);
+    /// let found = std::iter::from_fn(|| nodes[0].poll_event()).find_map(|e| match e {
+    ///     Event::Nodes { request_id, enrs, .. } if request_id == request => Some(enrs),
+    ///     _ => None,
+    /// });
+    /// assert!(found.unwrap().contains(&c));
+    /// assert!(nodes[0].find_node(now, &b, &[257]).is_err());
+    /// # Ok::<(), status_discovery::discv5::Error>(())
+    /// ```
     pub fn find_node(
         &mut self,
         now: Timestamp,
@@ -463,6 +516,61 @@ impl Discv5 {
     }
 
     /// Answers an [`Event::TalkRequest`].
+    ///
+    /// Only protocols in [`Config::talk_protocols`] reach the application;
+    /// the answer goes back over the session the request came in on.
+    ///
+    /// ```
+    /// use status_core::{SecretKey, Timestamp};
+    /// use status_discovery::discv5::{Config, Discv5, Event};
+    /// use status_discovery::Enr;
+    ///
+    /// let now = Timestamp::from_secs(1_700_000_000);
+    /// let mk = |b: u8, config: Config| {
+    ///     let key = SecretKey::from_bytes(&[b; 32]).unwrap();
+    ///     let port = 30300 + u16::from(b);
+    ///     let enr = Enr::builder().ip4([127, 0, 0, 1].into()).udp(port).sign(&key).unwrap();
+    ///     Discv5::new(key, enr, config, [b; 32], now).unwrap()
+    /// };
+    /// let mut a = mk(1, Config::default());
+    /// let echo = Config { talk_protocols: vec![b"echo".to_vec()], ..Config::default() };
+    /// let mut b = mk(2, echo);
+    /// let pump = |a: &mut Discv5, b: &mut Discv5| {
+    ///     let a_addr = a.local_enr().udp_socket().unwrap();
+    ///     let b_addr = b.local_enr().udp_socket().unwrap();
+    ///     let mut moved = true;
+    ///     while moved {
+    ///         moved = false;
+    ///         while let Some(t) = a.poll_transmit() {
+    ///             b.handle_input(now, a_addr, &t.datagram).unwrap();
+    ///             moved = true;
+    ///         }
+    ///         while let Some(t) = b.poll_transmit() {
+    ///             a.handle_input(now, b_addr, &t.datagram).unwrap();
+    ///             moved = true;
+    ///         }
+    ///     }
+    /// };
+    /// let b_enr = b.local_enr().clone();
+    /// let request = a.talk_req(now, &b_enr, b"echo", b"hello")?;
+    /// pump(&mut a, &mut b);
+    /// let asked = std::iter::from_fn(|| b.poll_event()).find_map(|e| match e {
+    ///     Event::TalkRequest { node_id, addr, request_id, request, .. } => {
+    ///         Some((node_id, addr, request_id, request))
+    ///     }
+    ///     _ => None,
+    /// });
+    /// let (node_id, addr, request_id, payload) = asked.unwrap();
+    /// assert_eq!(payload, b"hello");
+    /// b.talk_resp(now, node_id, addr, request_id, &payload)?;
+    /// pump(&mut a, &mut b);
+    /// let answer = std::iter::from_fn(|| a.poll_event()).find_map(|e| match e {
+    ///     Event::TalkResp { request_id, response, .. } if request_id == request => Some(response),
+    ///     _ => None,
+    /// });
+    /// assert_eq!(answer.as_deref(), Some(&b"hello"[..]));
+    /// # Ok::<(), status_discovery::discv5::Error>(())
+    /// ```
     pub fn talk_resp(
         &mut self,
         now: Timestamp,
@@ -529,6 +637,36 @@ impl Discv5 {
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) wants to run, and why.
+    ///
+    /// A request nobody answers fails at the deadline shown here:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use status_core::{SecretKey, Timestamp};
+    /// use status_discovery::discv5::{Config, Discv5, Event};
+    /// use status_discovery::Enr;
+    ///
+    /// let now = Timestamp::from_secs(1_700_000_000);
+    /// let key = SecretKey::from_bytes(&[1; 32]).unwrap();
+    /// let enr = Enr::builder().ip4([127, 0, 0, 1].into()).udp(30301).sign(&key).unwrap();
+    /// let mut node = Discv5::new(key, enr, Config::default(), [1; 32], now)?;
+    /// let (deadline, why) = node.poll_timeout().unwrap();
+    /// assert_eq!((deadline, why), (now + Duration::from_secs(5), "liveness check"));
+    ///
+    /// let gone = SecretKey::from_bytes(&[2; 32]).unwrap();
+    /// let gone = Enr::builder().ip4([10, 0, 0, 2].into()).udp(30302).sign(&gone).unwrap();
+    /// let ping = node.ping(now, &gone)?;
+    /// assert!(node.poll_transmit().is_some()); // lost on the way
+    /// let (deadline, why) = node.poll_timeout().unwrap();
+    /// assert_eq!((deadline, why), (now + Duration::from_secs(1), "request timeout"));
+    ///
+    /// node.handle_timeout(deadline);
+    /// assert!(matches!(
+    ///     node.poll_event(),
+    ///     Some(Event::RequestFailed { request_id, .. }) if request_id == ping
+    /// ));
+    /// # Ok::<(), status_discovery::discv5::Error>(())
+    /// ```
     pub fn poll_timeout(&self) -> Option<(Timestamp, &'static str)> {
         let mut best = (self.next_liveness, "liveness check");
         if let Some(t) = self.next_refresh {
@@ -890,6 +1028,29 @@ impl Discv5 {
 
     /// Handles one datagram from `from`. Errors describe a datagram that
     /// was dropped; the machine stays usable.
+    ///
+    /// ```
+    /// use std::net::SocketAddr;
+    /// use status_core::{SecretKey, Timestamp};
+    /// use status_discovery::discv5::{Config, Discv5, Error};
+    /// use status_discovery::Enr;
+    ///
+    /// let now = Timestamp::from_secs(1_700_000_000);
+    /// let key = SecretKey::from_bytes(&[1; 32]).unwrap();
+    /// let enr = Enr::builder().ip4([127, 0, 0, 1].into()).udp(30301).sign(&key).unwrap();
+    /// let other = SecretKey::from_bytes(&[2; 32]).unwrap();
+    /// let foreign = Discv5::new(other, enr.clone(), Config::default(), [1; 32], now);
+    /// assert!(matches!(foreign, Err(Error::ForeignRecord))); // not our record
+    /// let mut node = Discv5::new(key, enr, Config::default(), [1; 32], now)?;
+    /// let from: SocketAddr = "10.0.0.9:9000".parse().unwrap();
+    ///
+    /// assert_eq!(node.handle_input(now, from, &[0; 20]), Err(Error::PacketTooSmall(20)));
+    /// // Not masked with our node id: not a discv5 packet for us.
+    /// assert_eq!(node.handle_input(now, from, &[0; 100]), Err(Error::InvalidProtocolId));
+    /// assert_eq!(node.stats().packets_in, 0);
+    /// assert!(node.poll_transmit().is_none());
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn handle_input(
         &mut self,
         now: Timestamp,

@@ -247,6 +247,35 @@ pub struct DecodedPacket<'a> {
 /// Rejects (with a typed error, never a panic) sizes outside 63..=1280,
 /// a wrong protocol-id or version, unknown flags, authdata sizes that do
 /// not fit the flag or the datagram, and WHOAREYOU packets with a body.
+///
+/// ```
+/// use status_discovery::discv5::packet::{decode_packet, encode_packet, PacketHeader, PacketKind};
+/// use status_discovery::discv5::Error;
+/// use status_discovery::NodeId;
+///
+/// let dest = NodeId([7; 32]);
+/// let header = PacketHeader {
+///     masking_iv: [1; 16],
+///     nonce: [2; 12],
+///     kind: PacketKind::WhoAreYou { id_nonce: [3; 16], enr_seq: 5 },
+/// };
+/// let mut datagram = Vec::new();
+/// encode_packet(&dest, &header, &[], &mut datagram);
+/// assert_eq!(datagram.len(), 63); // the smallest packet there is
+///
+/// let packet = decode_packet(&dest, &datagram)?;
+/// assert_eq!(packet.header, header);
+/// assert_eq!(packet.authenticated_data, header.authenticated_data());
+/// assert!(packet.message.is_empty());
+///
+/// // Masked for another node, or WHOAREYOU with a body: typed errors.
+/// let other = NodeId([8; 32]);
+/// assert_eq!(decode_packet(&other, &datagram).err(), Some(Error::InvalidProtocolId));
+/// encode_packet(&dest, &header, &[0; 16], &mut datagram);
+/// assert_eq!(decode_packet(&dest, &datagram).err(), Some(Error::WhoAreYouWithMessage(16)));
+/// assert_eq!(decode_packet(&dest, &[0; 1300]).err(), Some(Error::PacketTooLarge(1300)));
+/// # Ok::<(), Error>(())
+/// ```
 pub fn decode_packet<'a>(
     local_id: &NodeId,
     datagram: &'a [u8],

@@ -24,6 +24,19 @@ pub const WHISPERMAIL: &str = "whispermail";
 pub const MAX_TOPICS: usize = 16;
 
 /// Sets the record's topic list (sign the builder afterwards).
+///
+/// ```
+/// use status_core::SecretKey;
+/// use status_discovery::discv5::topic::{advertises, topics, with_topics, WHISPER, WHISPERMAIL};
+/// use status_discovery::Enr;
+///
+/// let builder = with_topics(Enr::builder().udp(30303), &[WHISPERMAIL])?;
+/// let enr = builder.sign(&SecretKey::from_bytes(&[1; 32])?)?;
+/// assert_eq!(topics(&enr), [WHISPERMAIL]);
+/// assert!(advertises(&enr, WHISPERMAIL));
+/// assert!(!advertises(&enr, WHISPER));
+/// # Ok::<(), status_discovery::Error>(())
+/// ```
 pub fn with_topics(builder: EnrBuilder, topics: &[&str]) -> Result<EnrBuilder, Error> {
     let mut items = Vec::new();
     for t in topics.iter().take(MAX_TOPICS) {

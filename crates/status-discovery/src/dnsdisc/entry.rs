@@ -107,6 +107,23 @@ impl fmt::Debug for EntryHash {
 
 /// A node list: the key that signs it and the domain it lives at, as an
 /// `enrtree://<key>@<domain>` URL names it.
+///
+/// ```
+/// use status_discovery::dnsdisc::Link;
+/// use status_discovery::Error;
+///
+/// // The example list of EIP-1459.
+/// let url = "enrtree://AM5FCQLWIZX2QFPNJAP7VUERCCRNGRHWZG3YYHIUV7BVDQ5FDPRT2@morenodes.example.org";
+/// let link: Link = url.parse()?;
+/// assert_eq!(link.domain, "morenodes.example.org");
+/// assert_eq!(link.to_string(), url);
+///
+/// let no_key = "enrtree://@morenodes.example.org".parse::<Link>();
+/// assert!(matches!(no_key, Err(Error::InvalidLink(_))));
+/// let bad_domain = Link::new(link.public_key, "nodes..example.org");
+/// assert!(matches!(bad_domain, Err(Error::InvalidLink(_))));
+/// # Ok::<(), status_discovery::Error>(())
+/// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Link {
     /// The list's signing key.
@@ -188,6 +205,31 @@ impl fmt::Debug for Link {
 }
 
 /// The signed root entry of a tree.
+///
+/// ```
+/// use status_core::SecretKey;
+/// use status_discovery::dnsdisc::{EntryHash, Root};
+/// use status_discovery::Error;
+///
+/// let key = SecretKey::from_bytes(&[1; 32])?;
+/// let (e, l) = (EntryHash::of("enrtree-branch:"), EntryHash::of("enrtree-branch:"));
+/// let root = Root::sign(e, l, 3, &key);
+/// let text = root.to_string(); // the TXT record at the list's domain
+/// assert!(text.starts_with("enrtree-root:v1 e="));
+/// let parsed: Root = text.parse()?;
+/// assert_eq!(parsed, root);
+/// parsed.verify(&key.public_key())?;
+///
+/// // Another key, or a changed sequence number, does not verify.
+/// let other = SecretKey::from_bytes(&[2; 32])?.public_key();
+/// assert_eq!(parsed.verify(&other), Err(Error::InvalidRootSignature));
+/// let bumped: Root = text.replace("seq=3", "seq=4").parse()?;
+/// assert_eq!(bumped.verify(&key.public_key()), Err(Error::InvalidRootSignature));
+/// // A missing field is a parse error.
+/// let cut = text.split(" sig=").next().unwrap();
+/// assert!(matches!(cut.parse::<Root>(), Err(Error::InvalidEntry(_))));
+/// # Ok::<(), status_discovery::Error>(())
+/// ```
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Root {
     /// Root hash of the ENR subtree.
@@ -293,6 +335,27 @@ impl FromStr for Root {
 }
 
 /// One entry of a tree, below the root.
+///
+/// Parsing checks the entry's own syntax (and an ENR's signature); whether
+/// it hashes to its subdomain is checked with [`EntryHash::matches`].
+///
+/// ```
+/// use status_discovery::dnsdisc::{Entry, EntryHash};
+/// use status_discovery::Error;
+///
+/// let leaf = "enrtree://AM5FCQLWIZX2QFPNJAP7VUERCCRNGRHWZG3YYHIUV7BVDQ5FDPRT2@nodes.example.org";
+/// let text = format!("enrtree-branch:{}", EntryHash::of(leaf));
+/// let entry: Entry = text.parse()?;
+/// assert!(matches!(&entry, Entry::Branch(h) if h == &[EntryHash::of(leaf)]));
+/// assert_eq!(entry.to_string(), text);
+/// assert!(matches!(leaf.parse()?, Entry::Link(_)));
+///
+/// // A root is only valid at the top of the tree.
+/// let root = "enrtree-root:v1 e=A l=B seq=1 sig=C";
+/// assert_eq!(root.parse::<Entry>(), Err(Error::MisplacedEntry("root")));
+/// assert!(matches!("v=spf1 -all".parse::<Entry>(), Err(Error::InvalidEntry(_))));
+/// # Ok::<(), status_discovery::Error>(())
+/// ```
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum Entry {
     /// `enrtree-branch:`: hashes of child entries.

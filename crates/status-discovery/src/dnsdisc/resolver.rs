@@ -315,6 +315,32 @@ impl Resolver {
     }
 
     /// The lookup of `name` failed (NXDOMAIN, SERVFAIL, no answer).
+    ///
+    /// A failed root is looked up again after [`Config::root_retry`]:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use status_core::{SecretKey, Timestamp};
+    /// use status_discovery::dnsdisc::{Config, Event, Link, Resolver};
+    ///
+    /// let key = SecretKey::from_bytes(&[1; 32])?;
+    /// let now = Timestamp::from_secs(1_600_000_000);
+    /// let mut resolver = Resolver::new(Config::default());
+    /// resolver.add_tree(now, Link::new(key.public_key(), "nodes.example.org")?)?;
+    /// let lookup = resolver.poll_lookup().unwrap();
+    /// let deadline = now + Duration::from_secs(10);
+    /// assert_eq!(resolver.poll_timeout(), Some((deadline, "dns lookup timeout")));
+    ///
+    /// resolver.handle_failure(now, &lookup.name)?; // NXDOMAIN
+    /// assert!(matches!(resolver.poll_event(), Some(Event::Failed { error: None, .. })));
+    /// assert_eq!(resolver.poll_lookup(), None);
+    /// let retry = now + Duration::from_secs(30);
+    /// assert_eq!(resolver.poll_timeout(), Some((retry, "dns root check")));
+    ///
+    /// resolver.handle_timeout(retry);
+    /// assert_eq!(resolver.poll_lookup(), Some(lookup));
+    /// # Ok::<(), status_discovery::Error>(())
+    /// ```
     pub fn handle_failure(&mut self, now: Timestamp, name: &str) -> Result<(), Error> {
         let f = self
             .in_flight
@@ -327,6 +353,39 @@ impl Resolver {
 
     /// The TXT records found at `name`. Errors only for an answer to a
     /// name not asked for; bad content becomes an [`Event::Failed`].
+    ///
+    /// ```
+    /// use status_core::{SecretKey, Timestamp};
+    /// use status_discovery::dnsdisc::{Config, EntryHash, Event, Link, Resolver, Tree, TxtRecord};
+    /// use status_discovery::{Enr, Error};
+    ///
+    /// let key = SecretKey::from_bytes(&[1; 32])?;
+    /// let node = Enr::builder().udp(30303).sign(&SecretKey::from_bytes(&[2; 32])?)?;
+    /// let zone = Tree::new(1, &[node], &[], &key).txt_records("nodes.example.org");
+    /// let now = Timestamp::from_secs(1_600_000_000);
+    /// let mut resolver = Resolver::new(Config::default());
+    /// resolver.add_tree(now, Link::new(key.public_key(), "nodes.example.org")?)?;
+    ///
+    /// // The root, signed by the list's key: a walk begins.
+    /// let root = resolver.poll_lookup().unwrap();
+    /// let answer = [TxtRecord { ttl_secs: 300, text: &zone[0].1 }];
+    /// resolver.handle_answer(now, &root.name, &answer)?;
+    /// assert!(matches!(resolver.poll_event(), Some(Event::RootUpdated { seq: 1, .. })));
+    ///
+    /// // A spoofed entry: it does not hash to the name it was asked for.
+    /// let entry = resolver.poll_lookup().unwrap();
+    /// let spoof = format!("enrtree-branch:{}", EntryHash::of("elsewhere"));
+    /// resolver.handle_answer(now, &entry.name, &[TxtRecord { ttl_secs: 300, text: &spoof }])?;
+    /// assert!(matches!(
+    ///     resolver.poll_event(),
+    ///     Some(Event::Failed { error: Some(Error::HashMismatch), .. })
+    /// ));
+    ///
+    /// // An answer to a name not in flight (here: a second one) is a caller bug.
+    /// let again = resolver.handle_answer(now, &entry.name, &[]);
+    /// assert_eq!(again, Err(Error::UnexpectedAnswer(entry.name)));
+    /// # Ok::<(), status_discovery::Error>(())
+    /// ```
     pub fn handle_answer(
         &mut self,
         now: Timestamp,

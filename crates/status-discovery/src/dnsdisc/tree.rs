@@ -48,6 +48,30 @@ impl Tree {
 
     /// Every TXT record to publish under `domain`, as `(name, text)`:
     /// the root at `domain`, each entry at `<hash>.<domain>`.
+    ///
+    /// ```
+    /// use status_core::SecretKey;
+    /// use status_discovery::dnsdisc::{EntryHash, Link, Tree};
+    /// use status_discovery::Enr;
+    ///
+    /// let key = SecretKey::from_bytes(&[1; 32])?;
+    /// let records: Vec<Enr> = (2..5u8)
+    ///     .map(|b| Enr::builder().udp(30303).sign(&SecretKey::from_bytes(&[b; 32])?))
+    ///     .collect::<Result<_, _>>()?;
+    /// let link = Link::new(key.public_key(), "other.example.org")?;
+    /// let tree = Tree::new(1, &records, &[link], &key);
+    /// // 3 records under one branch, and the link on its own.
+    /// assert_eq!(tree.len(), 5);
+    ///
+    /// let zone = tree.txt_records("nodes.example.org");
+    /// assert_eq!(zone[0], ("nodes.example.org".to_owned(), tree.root().to_string()));
+    /// for (name, text) in &zone[1..] {
+    ///     let label = name.strip_suffix(".nodes.example.org").unwrap();
+    ///     assert!(label.parse::<EntryHash>()?.matches(text));
+    ///     assert!(text.len() <= 512);
+    /// }
+    /// # Ok::<(), status_discovery::Error>(())
+    /// ```
     pub fn txt_records(&self, domain: &str) -> Vec<(String, String)> {
         let mut out = Vec::with_capacity(self.entries.len() + 1);
         out.push((domain.to_owned(), self.root.to_string()));
