@@ -692,6 +692,11 @@ impl<C: PeerCache> PeerPool<C> {
         b.until = now.saturating_add(wait);
         let forget = !peer.is_static && b.failures >= self.config.max_dial_failures;
         if let Some(t) = self.topics.get_mut(i) {
+            // A pending stop was for a full topic; below max the search
+            // goes on, and reaching max again starts a new delay.
+            if t.connected.len() < t.limits.max {
+                t.stop_at = None;
+            }
             if forget {
                 t.candidates.retain(|(e, _)| e.id != peer.enode.id);
                 self.backoff.remove(&peer.enode.id);

@@ -203,6 +203,38 @@ fn a_full_topic_stops_its_search_after_the_stop_delay() {
     assert_eq!(p.search_mode(WHISPER_TOPIC), Some(SearchMode::Fast));
 }
 
+/// The stop delay belongs to a full topic: a topic that falls below max
+/// before it fires keeps searching (found by a doc example: the search of
+/// an empty mailserver topic used to stop at the old deadline).
+#[test]
+fn a_topic_that_falls_below_max_before_the_stop_delay_keeps_searching() {
+    let mut p = pool();
+    p.start(T0);
+    drain(&mut p);
+    p.handle_found(T0, MAILSERVER_TOPIC, node(9)).unwrap();
+    p.handle_found(T0, MAILSERVER_TOPIC, node(8)).unwrap(); // a candidate
+    drain(&mut p);
+    p.handle_connected(T0, &node(9).id); // max 1: stop due at +10 s
+    drain(&mut p);
+    p.handle_disconnected(T0 + secs(2), &node(9).id);
+    let ds = drain(&mut p);
+    assert_eq!(dials(&ds), [node(8)]);
+    assert!(ds.contains(&start(MAILSERVER_TOPIC, SearchMode::Fast)));
+    p.handle_timeout(T0 + secs(10));
+    assert!(
+        !drain(&mut p).contains(&stop(MAILSERVER_TOPIC)),
+        "no mailserver connected: the search goes on"
+    );
+    assert_eq!(p.search_mode(MAILSERVER_TOPIC), Some(SearchMode::Fast));
+    // full again: a new delay starts from there
+    p.handle_connected(T0 + secs(12), &node(8).id);
+    drain(&mut p);
+    p.handle_timeout(T0 + secs(21));
+    assert!(!drain(&mut p).contains(&stop(MAILSERVER_TOPIC)));
+    p.handle_timeout(T0 + secs(22));
+    assert_eq!(drain(&mut p), [stop(MAILSERVER_TOPIC)]);
+}
+
 #[test]
 fn all_discovery_stops_after_three_minutes() {
     let mut p = pool();
