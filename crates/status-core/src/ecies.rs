@@ -67,6 +67,25 @@ fn mac(km: &[u8; 32], iv_and_ciphertext: &[u8], shared_mac_data: &[u8]) -> HmacS
 ///
 /// `shared_mac_data` is authenticated but not sent: RLPx EIP-8 passes the
 /// 2-byte size prefix, everything else passes `&[]`.
+///
+/// ```
+/// use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
+/// use status_core::ecies::{decrypt, encrypt, EciesError, OVERHEAD};
+/// use status_core::SecretKey;
+///
+/// let mut rng = ChaCha20Rng::seed_from_u64(1);
+/// let bob = SecretKey::from_bytes(&[2; 32]).unwrap();
+/// let sealed = encrypt(&mut rng, &bob.public_key(), b"hi bob", b"ad");
+/// assert_eq!(sealed.len(), 6 + OVERHEAD);
+/// assert_eq!(decrypt(&bob, &sealed, b"ad")?, b"hi bob");
+///
+/// // The shared-mac data must match, and only bob's key opens it.
+/// assert_eq!(decrypt(&bob, &sealed, b""), Err(EciesError::BadMac));
+/// let eve = SecretKey::from_bytes(&[3; 32]).unwrap();
+/// assert_eq!(decrypt(&eve, &sealed, b"ad"), Err(EciesError::BadMac));
+/// assert_eq!(decrypt(&bob, &sealed[..50], b"ad"), Err(EciesError::TooShort(50)));
+/// # Ok::<(), EciesError>(())
+/// ```
 pub fn encrypt<R: rand_core::CryptoRng + ?Sized>(
     rng: &mut R,
     recipient: &PublicKey,

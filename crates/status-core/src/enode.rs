@@ -42,6 +42,25 @@ pub struct Enode {
 
 impl Enode {
     /// An enode for `key` at `addr`, without a separate discovery port.
+    ///
+    /// ```
+    /// use std::net::SocketAddr;
+    /// use status_core::{Enode, SecretKey};
+    ///
+    /// let key = SecretKey::from_bytes(&[1; 32]).unwrap().public_key();
+    /// let addr: SocketAddr = "[::1]:30303".parse().unwrap();
+    /// let mut enode = Enode::new(&key, addr);
+    /// assert_eq!(enode.udp_port(), 30303);
+    /// enode.discport = Some(30301);
+    /// assert_eq!(enode.udp_port(), 30301);
+    ///
+    /// let url = enode.to_string();
+    /// assert!(url.ends_with("@[::1]:30303?discport=30301"));
+    /// let parsed: Enode = url.parse()?;
+    /// assert_eq!(parsed, enode);
+    /// assert_eq!(parsed.public_key().unwrap(), key);
+    /// # Ok::<(), status_core::enode::EnodeError>(())
+    /// ```
     pub fn new(key: &PublicKey, addr: SocketAddr) -> Self {
         Enode {
             id: key.node_id(),
@@ -125,6 +144,26 @@ impl FromStr for Enode {
     type Err = EnodeError;
 
     /// Parses `enode://<id>@<ip>:<port>[?discport=<port>]`.
+    ///
+    /// Each way to get it wrong has its own [`EnodeError`]:
+    ///
+    /// ```
+    /// use status_core::enode::{Enode, EnodeError};
+    ///
+    /// let id = "a979fb575495b8d6db44f750317d0f4622bf4c2aa3365d6af7c284339968eef29b69ad0dce72a4d8db5ebb4968de0e3bec910127f134779fbcb0cb6d3331163c";
+    /// let parse = |s: &str| s.parse::<Enode>().unwrap_err();
+    /// assert_eq!(parse(&format!("{id}@1.2.3.4:30303")), EnodeError::MissingScheme);
+    /// assert_eq!(parse("enode://abcd@1.2.3.4:30303"), EnodeError::NodeIdLength { got: 4 });
+    /// assert_eq!(parse(&format!("enode://{id}@1.2.3.4")), EnodeError::MissingPort("1.2.3.4".into()));
+    /// assert_eq!(
+    ///     parse(&format!("enode://{id}@boot.status.im:30303")),
+    ///     EnodeError::HostNotIp("boot.status.im".into())
+    /// );
+    /// assert_eq!(
+    ///     parse(&format!("enode://{id}@1.2.3.4:30303?foo=1")),
+    ///     EnodeError::InvalidQuery("foo=1".into())
+    /// );
+    /// ```
     fn from_str(s: &str) -> Result<Self, EnodeError> {
         let rest = s.strip_prefix(SCHEME).ok_or(EnodeError::MissingScheme)?;
         let (id, rest) = rest.split_once('@').ok_or(EnodeError::MissingAt)?;

@@ -2,6 +2,23 @@ use sha3::Digest;
 pub use sha3::Keccak256;
 
 /// Keccak-256 (the pre-NIST padding Ethereum uses, not SHA3-256).
+///
+/// For data that comes in pieces, the re-exported [`Keccak256`] hasher
+/// gives the same digest:
+///
+/// ```
+/// use status_core::{keccak256, Keccak256};
+/// use sha3::Digest;
+///
+/// assert_eq!(
+///     hex::encode(keccak256(b"")),
+///     "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
+/// );
+/// let mut h = Keccak256::new();
+/// h.update(b"sta");
+/// h.update(b"tus");
+/// assert_eq!(<[u8; 32]>::from(h.finalize()), keccak256(b"status"));
+/// ```
 pub fn keccak256(data: &[u8]) -> [u8; 32] {
     Keccak256::digest(data).into()
 }

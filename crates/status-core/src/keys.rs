@@ -7,6 +7,26 @@ use zeroize::Zeroizing;
 use crate::KeyError;
 
 /// A secp256k1 private key. Erased from memory on drop.
+///
+/// ```
+/// use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
+/// use status_core::{KeyError, SecretKey};
+///
+/// let key = SecretKey::from_hex("0x0101010101010101010101010101010101010101010101010101010101010101")?;
+/// assert_eq!(*key.to_bytes(), [1; 32]);
+/// assert_eq!(SecretKey::from_bytes(&[0; 32]).unwrap_err(), KeyError::InvalidSecretKey);
+/// assert_eq!(
+///     SecretKey::from_bytes(&[1; 31]).unwrap_err(),
+///     KeyError::InvalidLength { expected: "32", got: 31 }
+/// );
+/// assert_eq!(SecretKey::from_hex("zz").unwrap_err(), KeyError::InvalidHex);
+///
+/// // A seeded RNG replays the same keys.
+/// let a = SecretKey::random(&mut ChaCha20Rng::seed_from_u64(5));
+/// let b = SecretKey::random(&mut ChaCha20Rng::seed_from_u64(5));
+/// assert_eq!(a.public_key(), b.public_key());
+/// # Ok::<(), KeyError>(())
+/// ```
 #[derive(Clone)]
 pub struct SecretKey(secp256k1::SecretKey);
 
@@ -84,6 +104,14 @@ impl std::fmt::Debug for SecretKey {
 
 /// Raw ECDH as devp2p and Whisper use it: the x coordinate of `sk * pk`,
 /// without the hashing `libsecp256k1`'s default ECDH applies.
+///
+/// ```
+/// use status_core::{ecdh_x, SecretKey};
+///
+/// let a = SecretKey::from_bytes(&[1; 32]).unwrap();
+/// let b = SecretKey::from_bytes(&[2; 32]).unwrap();
+/// assert_eq!(*ecdh_x(&a, &b.public_key()), *ecdh_x(&b, &a.public_key()));
+/// ```
 pub fn ecdh_x(sk: &SecretKey, pk: &PublicKey) -> Zeroizing<[u8; 32]> {
     let point = Zeroizing::new(secp256k1::ecdh::shared_secret_point(&pk.0, sk.inner()));
     let mut x = Zeroizing::new([0u8; 32]);
@@ -92,6 +120,24 @@ pub fn ecdh_x(sk: &SecretKey, pk: &PublicKey) -> Zeroizing<[u8; 32]> {
 }
 
 /// A secp256k1 public key.
+///
+/// Its three byte forms parse to the same key; the 64-byte one is the
+/// [`NodeId`]:
+///
+/// ```
+/// use status_core::{KeyError, PublicKey, SecretKey};
+///
+/// let key = SecretKey::from_bytes(&[1; 32]).unwrap().public_key();
+/// assert_eq!(PublicKey::from_slice(&key.to_compressed())?, key);
+/// assert_eq!(PublicKey::from_slice(&key.to_uncompressed())?, key);
+/// assert_eq!(PublicKey::from_slice(key.node_id().as_bytes())?, key);
+/// assert_eq!(key.node_id().public_key()?, key);
+///
+/// // 0x05 is not a SEC1 prefix.
+/// assert_eq!(PublicKey::from_slice(&[5; 33]).unwrap_err(), KeyError::InvalidPublicKey);
+/// assert!(matches!(PublicKey::from_slice(&[2; 32]), Err(KeyError::InvalidLength { got: 32, .. })));
+/// # Ok::<(), KeyError>(())
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PublicKey(secp256k1::PublicKey);
 
@@ -152,6 +198,20 @@ impl From<PublicKey> for NodeId {
 /// A devp2p node id: the 64-byte uncompressed public key without its prefix.
 ///
 /// Not every 64-byte string is a point; [`NodeId::public_key`] checks.
+///
+/// ```
+/// use status_core::{KeyError, NodeId, SecretKey};
+///
+/// let id = SecretKey::from_bytes(&[1; 32]).unwrap().public_key().node_id();
+/// let hex = id.to_string();
+/// assert_eq!(hex.len(), 128);
+/// assert_eq!(hex.parse::<NodeId>()?, id);
+/// assert_eq!(format!("0x{hex}").parse::<NodeId>()?, id);
+///
+/// let not_a_point = NodeId([0; 64]);
+/// assert_eq!(not_a_point.public_key().unwrap_err(), KeyError::InvalidPublicKey);
+/// # Ok::<(), KeyError>(())
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct NodeId(pub [u8; 64]);
 
@@ -200,6 +260,25 @@ impl std::fmt::Debug for NodeId {
 
 /// A 65-byte recoverable ECDSA signature `r || s || v`, `v` in `0..=3`: the
 /// form devp2p auth messages and Status payload signatures carry.
+///
+/// ```
+/// use status_core::{keccak256, KeyError, RecoverableSignature, SecretKey};
+///
+/// let key = SecretKey::from_bytes(&[1; 32]).unwrap();
+/// let digest = keccak256(b"hello");
+/// let sig = key.sign_recoverable(&digest);
+/// assert_eq!(sig.recover(&digest)?, key.public_key());
+/// // Another digest recovers some other key, not an error.
+/// assert_ne!(sig.recover(&keccak256(b"bye"))?, key.public_key());
+///
+/// // Ethereum's `v` of 27..=30 is accepted and normalised.
+/// let mut legacy = *sig.as_bytes();
+/// legacy[64] += 27;
+/// assert_eq!(RecoverableSignature::from_slice(&legacy)?, sig);
+/// legacy[64] = 4;
+/// assert_eq!(RecoverableSignature::from_slice(&legacy).unwrap_err(), KeyError::InvalidRecoveryId(4));
+/// # Ok::<(), KeyError>(())
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct RecoverableSignature(pub [u8; 65]);
 

@@ -6,6 +6,21 @@ use std::time::Duration;
 /// (from the OS clock), simulations advance them by hand. Wall-clock rather
 /// than monotonic because Waku expiry and mailserver queries are in Unix
 /// seconds.
+///
+/// ```
+/// use std::time::Duration;
+/// use status_core::Timestamp;
+///
+/// let t = Timestamp::from_secs(1_700_000_000);
+/// let later = t + Duration::from_millis(1_500);
+/// assert_eq!(later.as_millis(), 1_700_000_001_500);
+/// assert_eq!(later.as_secs(), 1_700_000_001);
+/// assert_eq!(later.to_string(), "1700000001.500");
+/// assert_eq!(later.saturating_duration_since(t), Duration::from_millis(1_500));
+/// assert_eq!(t.saturating_duration_since(later), Duration::ZERO);
+/// // Far-future deadlines saturate instead of wrapping.
+/// assert_eq!(Timestamp::from_millis(u64::MAX) + Duration::from_secs(1), Timestamp::from_millis(u64::MAX));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Timestamp(u64);
 

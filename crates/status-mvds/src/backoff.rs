@@ -31,6 +31,17 @@ impl Default for Backoff {
 
 impl Backoff {
     /// Epochs from the `send_count`-th transmission to the next one.
+    ///
+    /// ```
+    /// use status_mvds::Backoff;
+    ///
+    /// let b = Backoff { base: 3, max: 24 };
+    /// let gaps: Vec<u64> = (1..=6).map(|n| b.delay(n)).collect();
+    /// assert_eq!(gaps, [3, 6, 12, 24, 3, 6]);
+    /// // The default: 27 s, doubling to ~14 min, then 27 s again.
+    /// let d = Backoff::default();
+    /// assert_eq!((d.delay(1), d.delay(6), d.delay(7)), (90, 2880, 90));
+    /// ```
     pub fn delay(&self, send_count: u32) -> u64 {
         let base = self.base.max(1);
         let max = self.max.max(base);

@@ -17,6 +17,17 @@ pub struct MessageId(pub [u8; 32]);
 
 impl MessageId {
     /// The id of `message`, exactly as vacp2p/mvds computes it.
+    ///
+    /// ```
+    /// use status_mvds::{Error, Message, MessageId};
+    ///
+    /// let m = Message { group_id: vec![7; 32], timestamp: 1, body: b"hi".to_vec() };
+    /// let id = MessageId::of(&m);
+    /// assert_eq!(MessageId::from_slice(&id.0)?, id);
+    /// assert_ne!(MessageId::of(&Message { timestamp: 2, ..m }), id);
+    /// assert_eq!(MessageId::from_slice(&[0; 31]), Err(Error::InvalidMessageId(31)));
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn of(message: &Message) -> MessageId {
         let mut h = Sha256::new();
         h.update(b"MESSAGE_ID");

@@ -8,6 +8,29 @@ use crate::{Error, MessageId};
 
 /// Decodes a protobuf `mvds.Payload` from untrusted bytes and checks it
 /// with [`validate_payload`].
+///
+/// ```
+/// use status_mvds::{decode_payload, encode_payload, record_count, Error, Message, Payload};
+///
+/// let payload = Payload {
+///     acks: vec![vec![1; 32]],
+///     messages: vec![Message { group_id: vec![7; 32], timestamp: 1, body: b"hi".to_vec() }],
+///     ..Payload::default()
+/// };
+/// let mut wire = Vec::new();
+/// encode_payload(&payload, &mut wire);
+/// assert_eq!(decode_payload(&wire, 10)?, payload);
+///
+/// assert_eq!(decode_payload(&wire, 1), Err(Error::TooManyRecords { got: 2, max: 1 }));
+/// assert!(matches!(decode_payload(&wire[..5], 10), Err(Error::InvalidPayload(_))));
+///
+/// let short_id = Payload { requests: vec![vec![1; 20]], ..Payload::default() };
+/// wire.clear();
+/// encode_payload(&short_id, &mut wire);
+/// assert_eq!(decode_payload(&wire, 10), Err(Error::InvalidMessageId(20)));
+/// assert_eq!(record_count(&short_id), 1);
+/// # Ok::<(), Error>(())
+/// ```
 pub fn decode_payload(bytes: &[u8], max_records: usize) -> Result<Payload, Error> {
     let payload = Payload::decode(bytes)?;
     validate_payload(&payload, max_records)?;

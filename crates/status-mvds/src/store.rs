@@ -79,6 +79,20 @@ pub trait StateStore<P> {
 /// In-memory [`StateStore`]. The set of received ids is bounded: past
 /// `max_received` ids the oldest is forgotten, so a message older than
 /// that window offered again would be requested and delivered again.
+///
+/// ```
+/// use status_mvds::{MemoryStore, MessageId, StateStore};
+///
+/// let mut store: MemoryStore<u8> = MemoryStore::new(2);
+/// let (a, b, c) = (MessageId([1; 32]), MessageId([2; 32]), MessageId([3; 32]));
+/// assert!(store.mark_received(a));
+/// assert!(!store.mark_received(a)); // already held
+/// store.mark_received(b);
+/// store.mark_received(c); // pushes `a` out of the window
+/// assert!(!store.has_received(&a));
+/// assert!(store.has_received(&c));
+/// assert_eq!(store.received_count(), 2);
+/// ```
 #[derive(Debug, Clone)]
 pub struct MemoryStore<P> {
     messages: HashMap<MessageId, (Message, u32)>,

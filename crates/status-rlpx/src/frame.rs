@@ -225,6 +225,30 @@ impl FrameCodec {
     /// the snappy header *before* anything is allocated; the spec says to
     /// reject more than 16 MiB, go-ethereum rejects more than
     /// [`MAX_FRAME_SIZE`]). The same bound applies to payloads we send.
+    ///
+    /// ```
+    /// # use status_rlpx::{frame::FrameCodec, Secrets};
+    /// # fn pair(max_frame_size: usize) -> (FrameCodec, FrameCodec) {
+    /// #     let a = Secrets::from_parts([1; 32], [2; 32], b"seed-a", b"seed-b");
+    /// #     let b = Secrets::from_parts([1; 32], [2; 32], b"seed-b", b"seed-a");
+    /// #     (FrameCodec::new(a, max_frame_size), FrameCodec::new(b, max_frame_size))
+    /// # }
+    /// use status_rlpx::Error;
+    ///
+    /// let (mut alice, mut bob) = pair(1 << 20);
+    /// alice.set_snappy(true, 1 << 20);
+    /// bob.set_snappy(true, 1000);
+    /// let mut wire = Vec::new();
+    /// alice.encode(0x10, &[7; 4000], &mut wire)?;
+    /// assert!(wire.len() < 400); // 4000 equal bytes compress well
+    ///
+    /// // Bob reads at most 1000 decompressed bytes: refused before inflating.
+    /// assert_eq!(
+    ///     bob.decode(&mut wire),
+    ///     Err(Error::DecompressedTooLarge { got: 4000, max: 1000 })
+    /// );
+    /// # Ok::<(), status_rlpx::Error>(())
+    /// ```
     pub fn set_snappy(&mut self, enabled: bool, max_decompressed: usize) {
         self.snappy = enabled;
         self.max_decompressed = max_decompressed;
@@ -260,6 +284,27 @@ impl FrameCodec {
     /// sent) would exceed the maximum frame size, or, with snappy on, if the
     /// uncompressed payload exceeds the `max_decompressed` bound. Nothing is
     /// appended and no state changes in that case.
+    ///
+    /// ```
+    /// # use status_rlpx::{frame::FrameCodec, Secrets};
+    /// # fn pair(max_frame_size: usize) -> (FrameCodec, FrameCodec) {
+    /// #     let a = Secrets::from_parts([1; 32], [2; 32], b"seed-a", b"seed-b");
+    /// #     let b = Secrets::from_parts([1; 32], [2; 32], b"seed-b", b"seed-a");
+    /// #     (FrameCodec::new(a, max_frame_size), FrameCodec::new(b, max_frame_size))
+    /// # }
+    /// use status_rlpx::{frame::frame_len, Error};
+    ///
+    /// let (mut alice, _bob) = pair(64);
+    /// let mut out = Vec::new();
+    /// alice.encode(0x10, b"\xc0", &mut out)?;
+    /// assert_eq!(out.len(), frame_len(2)); // rlp(0x10) and the payload: 2 bytes
+    /// assert_eq!(out.len(), 64); // 32 header and MAC, 16 padded data, 16 MAC
+    ///
+    /// let err = alice.encode(0x10, &[0; 64], &mut out).unwrap_err();
+    /// assert_eq!(err, Error::FrameTooLarge { got: 65, max: 64 });
+    /// assert_eq!(out.len(), 64);
+    /// # Ok::<(), status_rlpx::Error>(())
+    /// ```
     pub fn encode(&mut self, code: u64, payload: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
         let (code_buf, code_len) = rlp_code(code);
         let wire: &[u8] = if self.snappy {
@@ -348,6 +393,36 @@ impl FrameCodec {
     /// read), [`Error::BadMessageCode`], [`Error::Snappy`],
     /// [`Error::DecompressedTooLarge`]. Any error poisons the ingress half:
     /// every later call returns the same error.
+    ///
+    /// ```
+    /// # use status_rlpx::{frame::FrameCodec, Secrets};
+    /// # fn pair(max_frame_size: usize) -> (FrameCodec, FrameCodec) {
+    /// #     let a = Secrets::from_parts([1; 32], [2; 32], b"seed-a", b"seed-b");
+    /// #     let b = Secrets::from_parts([1; 32], [2; 32], b"seed-b", b"seed-a");
+    /// #     (FrameCodec::new(a, max_frame_size), FrameCodec::new(b, max_frame_size))
+    /// # }
+    /// use status_rlpx::Error;
+    ///
+    /// let (mut alice, mut bob) = pair(1 << 20);
+    /// let mut wire = Vec::new();
+    /// alice.encode(0x10, b"first", &mut wire)?;
+    /// alice.encode(0x11, b"second", &mut wire)?;
+    ///
+    /// // A partial header, then a whole header: the frame's length is known.
+    /// assert!(bob.decode(&mut wire[..20])?.is_none());
+    /// assert!(bob.decode(&mut wire[..40])?.is_none());
+    /// let len = bob.pending_frame_len().unwrap();
+    /// let frame = bob.decode(&mut wire)?.unwrap();
+    /// assert_eq!((frame.code, frame.payload, frame.consumed), (0x10, &b"first"[..], len));
+    /// wire.drain(..len);
+    ///
+    /// wire[40] ^= 1; // flip a bit in the second frame's body
+    /// assert_eq!(bob.decode(&mut wire), Err(Error::BadFrameMac));
+    /// assert!(bob.is_poisoned());
+    /// alice.encode(0x12, b"third", &mut wire)?;
+    /// assert_eq!(bob.decode(&mut wire[len..]), Err(Error::BadFrameMac));
+    /// # Ok::<(), status_rlpx::Error>(())
+    /// ```
     pub fn decode<'a>(&'a mut self, buf: &'a mut [u8]) -> Result<Option<Decoded<'a>>, Error> {
         let step = match self.decode_step(buf) {
             Ok(step) => step,

@@ -33,6 +33,28 @@ pub const LEGACY_ACK_LEN: usize = ACK_PLAIN_LEN + ecies::OVERHEAD;
 pub const HANDSHAKE_VERSION: u64 = 4;
 
 /// Which encoding a handshake message uses.
+///
+/// A recipient answers in the format it was spoken to:
+///
+/// ```
+/// use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
+/// use status_core::SecretKey;
+/// use status_rlpx::handshake::{AuthFormat, Initiator, Recipient};
+///
+/// let mut rng = ChaCha20Rng::seed_from_u64(1);
+/// let a_key = SecretKey::from_bytes(&[1; 32]).unwrap();
+/// let b_key = SecretKey::from_bytes(&[2; 32]).unwrap();
+/// use status_rlpx::handshake::{LEGACY_ACK_LEN, LEGACY_AUTH_LEN};
+///
+/// let a = Initiator::new(&mut rng, a_key, b_key.public_key(), AuthFormat::Legacy);
+/// assert_eq!(a.auth_packet().len(), LEGACY_AUTH_LEN);
+/// let b = Recipient::new(b_key);
+/// let (auth, used) = b.read_auth(a.auth_packet())?.expect("whole auth");
+/// assert_eq!(auth.format, AuthFormat::Legacy);
+/// let (ack, _) = b.respond(&mut rng, &auth, &a.auth_packet()[..used]);
+/// assert_eq!(ack.len(), LEGACY_ACK_LEN);
+/// # Ok::<(), status_rlpx::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AuthFormat {
     /// EIP-8: size-prefixed, RLP, random padding. What everyone sends today.
@@ -284,6 +306,35 @@ fn derive_secrets(
 
 /// The initiator's side: built with the `auth` packet ready to send, it then
 /// waits for the `ack`.
+///
+/// A whole handshake, without a [`Session`](crate::session::Session): both
+/// sides end with the same secrets and mirrored MAC states.
+///
+/// ```
+/// use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
+/// use status_core::SecretKey;
+/// use status_rlpx::handshake::{AuthFormat, Initiator, Recipient};
+///
+/// let mut rng = ChaCha20Rng::seed_from_u64(1);
+/// let a_key = SecretKey::from_bytes(&[1; 32]).unwrap();
+/// let b_key = SecretKey::from_bytes(&[2; 32]).unwrap();
+///
+/// let a = Initiator::new(&mut rng, a_key.clone(), b_key.public_key(), AuthFormat::Eip8);
+/// let b = Recipient::new(b_key.clone());
+/// let auth = a.auth_packet();
+/// assert!(b.read_auth(&auth[..100])?.is_none()); // not all there yet
+/// let (info, used) = b.read_auth(auth)?.expect("whole auth");
+/// assert_eq!((used, info.remote), (auth.len(), a_key.public_key()));
+///
+/// let (ack, b_done) = b.respond(&mut rng, &info, &auth[..used]);
+/// let (a_done, used) = a.handle_ack(&ack)?.expect("whole ack");
+/// assert_eq!(used, ack.len());
+/// assert_eq!(a_done.remote, b_key.public_key());
+/// assert_eq!(a_done.secrets.aes_secret(), b_done.secrets.aes_secret());
+/// assert_eq!(a_done.secrets.egress_mac_digest(), b_done.secrets.ingress_mac_digest());
+/// assert_eq!(a_done.secrets.ingress_mac_digest(), b_done.secrets.egress_mac_digest());
+/// # Ok::<(), status_rlpx::Error>(())
+/// ```
 pub struct Initiator {
     static_key: SecretKey,
     remote: PublicKey,
@@ -456,6 +507,29 @@ impl Recipient {
 
     /// Tries to read and verify the `auth` at the front of `buf`. `Ok(None)`:
     /// need more bytes. Returns what it proved and the bytes it used.
+    ///
+    /// # Errors
+    /// [`Error::Handshake`] when the packet does not decrypt for our key
+    /// (it was meant for another node, or was tampered with),
+    /// [`Error::MalformedHandshake`], [`Error::BadSignature`].
+    ///
+    /// ```
+    /// use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
+    /// use status_core::SecretKey;
+    /// use status_rlpx::handshake::{AuthFormat, Initiator, Recipient};
+    ///
+    /// let mut rng = ChaCha20Rng::seed_from_u64(1);
+    /// let a_key = SecretKey::from_bytes(&[1; 32]).unwrap();
+    /// let b_key = SecretKey::from_bytes(&[2; 32]).unwrap();
+    /// use status_core::ecies::EciesError;
+    /// use status_rlpx::Error;
+    ///
+    /// // Dialed b's address with c's key in mind.
+    /// let c_key = SecretKey::from_bytes(&[3; 32]).unwrap();
+    /// let a = Initiator::new(&mut rng, a_key, c_key.public_key(), AuthFormat::Eip8);
+    /// let err = Recipient::new(b_key).read_auth(a.auth_packet()).unwrap_err();
+    /// assert_eq!(err, Error::Handshake(EciesError::BadMac));
+    /// ```
     pub fn read_auth(&self, buf: &[u8]) -> Result<Option<(Auth, usize)>, Error> {
         let Some(opened) = open_packet(&self.static_key, buf, LEGACY_AUTH_LEN)? else {
             return Ok(None);

@@ -64,6 +64,18 @@ pub fn use_snappy(our_version: u64, their_version: u64) -> bool {
 ///
 /// Ordered by name (bytewise, case-sensitive), then version, which is the
 /// order go-ethereum sorts capabilities in.
+///
+/// ```
+/// use status_rlpx::{p2p::Capability, Error};
+///
+/// let waku: Capability = "waku/1".parse()?;
+/// assert_eq!(waku, Capability::new("waku", 1));
+/// assert_eq!(waku.to_string(), "waku/1");
+/// assert!(Capability::new("shh", 6) < waku);
+/// assert_eq!("waku".parse::<Capability>(), Err(Error::InvalidCapability("waku".into())));
+/// assert!("waku/v1".parse::<Capability>().is_err());
+/// # Ok::<(), status_rlpx::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Capability {
     /// Short ASCII name, e.g. `"waku"`.
@@ -115,6 +127,16 @@ pub struct CapabilityConfig {
 }
 
 /// A capability both sides share, with the message ids assigned to it.
+///
+/// ```
+/// use status_rlpx::p2p::{Capability, SharedCapability};
+///
+/// let waku = SharedCapability { cap: Capability::new("waku", 1), offset: 0x10, length: 128 };
+/// assert_eq!(waku.absolute(1), Some(0x11));
+/// assert_eq!(waku.relative(0x11), Some(1));
+/// assert_eq!(waku.absolute(128), None);
+/// assert_eq!(waku.relative(0x0f), None); // a base-protocol id
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SharedCapability {
     /// The capability (the highest version both sides have).
@@ -150,6 +172,20 @@ impl SharedCapability {
 /// name and given consecutive id ranges starting at
 /// [`BASE_PROTOCOL_LENGTH`]. If `ours` lists the same capability twice, the
 /// first entry's length counts. Duplicates in `theirs` do not matter.
+///
+/// ```
+/// use status_rlpx::p2p::{negotiate, Capability, CapabilityConfig};
+///
+/// let cfg = |name, version, length| CapabilityConfig { cap: Capability::new(name, version), length };
+/// let ours = [cfg("waku", 0, 128), cfg("waku", 1, 128), cfg("shh", 6, 128), cfg("les", 2, 21)];
+/// let theirs = [Capability::new("waku", 0), Capability::new("waku", 1), Capability::new("shh", 6)];
+/// let shared: Vec<_> = negotiate(&ours, &theirs)
+///     .into_iter()
+///     .map(|s| (s.cap.to_string(), s.offset))
+///     .collect();
+/// // waku/0 lost to waku/1, les is not shared; ids follow name order.
+/// assert_eq!(shared, [("shh/6".to_string(), 0x10), ("waku/1".to_string(), 0x90)]);
+/// ```
 pub fn negotiate(ours: &[CapabilityConfig], theirs: &[Capability]) -> Vec<SharedCapability> {
     // highest shared version per name, then sorted by name
     let mut best: Vec<&CapabilityConfig> = Vec::new();
@@ -193,6 +229,28 @@ pub fn route(shared: &[SharedCapability], code: u64) -> Option<(usize, u64)> {
 
 /// The Hello message (0x00): `[protocolVersion, clientId, capabilities,
 /// listenPort, nodeKey, ...]`.
+///
+/// ```
+/// use status_core::SecretKey;
+/// use status_rlpx::p2p::{Capability, Hello, BASE_PROTOCOL_VERSION};
+/// use status_rlpx::Error;
+///
+/// let key = SecretKey::from_bytes(&[1; 32]).unwrap();
+/// let hello = Hello {
+///     protocol_version: BASE_PROTOCOL_VERSION,
+///     client_id: "status-rs".into(),
+///     capabilities: vec![Capability::new("waku", 1)],
+///     listen_port: 30303,
+///     node_id: key.public_key().node_id(),
+/// };
+/// let bytes = hello.encode();
+/// assert_eq!(Hello::decode(&bytes)?, hello);
+///
+/// // Cut off before the node id.
+/// let err = Hello::decode(&bytes[..bytes.len() - 65]).unwrap_err();
+/// assert!(matches!(err, Error::MalformedP2p { which: "hello", .. }));
+/// # Ok::<(), status_rlpx::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hello {
     /// p2p protocol version; 5 is current ([`BASE_PROTOCOL_VERSION`]).
@@ -322,6 +380,15 @@ fn decode_capability(item: rlp_read::Item<'_>) -> Result<Capability, String> {
 // ---- Disconnect -------------------------------------------------------------
 
 /// Why a peer disconnects (rlpx.md, "Disconnect (0x01)").
+///
+/// ```
+/// use status_rlpx::p2p::DisconnectReason;
+///
+/// assert_eq!(DisconnectReason::from_code(0x04), DisconnectReason::TooManyPeers);
+/// assert_eq!(DisconnectReason::TooManyPeers.code(), 0x04);
+/// assert_eq!(DisconnectReason::from(0x42), DisconnectReason::Other(0x42));
+/// assert_eq!(DisconnectReason::UselessPeer.to_string(), "useless peer");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DisconnectReason {
     /// 0x00: disconnect requested.
@@ -455,6 +522,23 @@ pub fn encode_disconnect(reason: DisconnectReason) -> Vec<u8> {
 /// # Errors
 /// [`Error::MalformedP2p`] (`which = "disconnect"`) for bad RLP, or a reason
 /// that is a list or above 255.
+///
+/// ```
+/// use status_rlpx::p2p::{decode_disconnect, encode_disconnect, DisconnectReason};
+/// use status_rlpx::Error;
+///
+/// let data = encode_disconnect(DisconnectReason::TooManyPeers);
+/// assert_eq!(data, [0xc1, 0x04]);
+/// assert_eq!(decode_disconnect(&data)?, DisconnectReason::TooManyPeers);
+/// // Tolerated forms: a bare reason, an empty list, nothing.
+/// assert_eq!(decode_disconnect(&[0x04])?, DisconnectReason::TooManyPeers);
+/// assert_eq!(decode_disconnect(&[0xc0])?, DisconnectReason::Requested);
+/// assert_eq!(decode_disconnect(&[])?, DisconnectReason::Requested);
+/// // A reason wider than one byte.
+/// let err = decode_disconnect(&[0xc3, 0x82, 0x01, 0x00]).unwrap_err();
+/// assert!(matches!(err, Error::MalformedP2p { which: "disconnect", .. }));
+/// # Ok::<(), status_rlpx::Error>(())
+/// ```
 pub fn decode_disconnect(data: &[u8]) -> Result<DisconnectReason, Error> {
     let malformed = |reason: String| Error::MalformedP2p {
         which: "disconnect",

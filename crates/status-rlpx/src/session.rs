@@ -82,6 +82,52 @@ const MAX_HANDSHAKE_PACKET: usize = 2 + u16::MAX as usize;
 const RECV_RETAIN: usize = 256 * 1024;
 
 /// Session settings, shared by all sessions of an endpoint.
+///
+/// Start from [`Config::default`] and list the capabilities you speak. A
+/// peer that shares none of them is dropped right after Hello, on both
+/// sides, with [`DisconnectReason::UselessPeer`]:
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use status_core::{SecretKey, Timestamp};
+/// # use status_rlpx::p2p::{Capability, CapabilityConfig, DisconnectReason};
+/// # use status_rlpx::session::{Config, Event, Session};
+/// # fn waku() -> Config {
+/// #     let caps = vec![CapabilityConfig { cap: Capability::new("waku", 1), length: 128 }];
+/// #     Config { capabilities: caps, ..Config::default() }
+/// # }
+/// # /// Moves bytes both ways until neither side has anything to write.
+/// # fn shuttle(a: &mut Session, b: &mut Session, now: Timestamp) {
+/// #     let mut wire = Vec::new();
+/// #     while a.pending_transmit() + b.pending_transmit() > 0 {
+/// #         a.poll_transmit(&mut wire);
+/// #         let _ = b.handle_input(now, &wire);
+/// #         wire.clear();
+/// #         b.poll_transmit(&mut wire);
+/// #         let _ = a.handle_input(now, &wire);
+/// #         wire.clear();
+/// #     }
+/// # }
+/// let now = Timestamp::from_secs(1_700_000_000);
+/// let shh = Config {
+///     capabilities: vec![CapabilityConfig { cap: "shh/6".parse()?, length: 128 }],
+///     ..Config::default()
+/// };
+/// let a_key = SecretKey::from_bytes(&[1; 32]).unwrap();
+/// let b_key = SecretKey::from_bytes(&[2; 32]).unwrap();
+/// let mut a = Session::initiator(Arc::new(waku()), a_key, b_key.public_key(), now, [7; 32]);
+/// let mut b = Session::recipient(Arc::new(shh), b_key, now, [8; 32]);
+/// shuttle(&mut a, &mut b, now);
+///
+/// for s in [&mut a, &mut b] {
+///     assert!(s.is_closed());
+///     match s.poll_event() {
+///         Some(Event::Closed { reason, .. }) => assert_eq!(reason, DisconnectReason::UselessPeer),
+///         other => panic!("{other:?}"),
+///     }
+/// }
+/// # Ok::<(), status_rlpx::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Client identification sent in Hello.
@@ -215,6 +261,60 @@ impl Session {
     ///
     /// `rng_seed` seeds the session's CSPRNG (nonces, ephemeral keys,
     /// padding); drivers pass OS randomness, simulations a fixed seed.
+    ///
+    /// The dialer knows its peer from the start; the recipient learns who
+    /// dialed from the `auth`, before any Hello:
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use status_core::{SecretKey, Timestamp};
+    /// # use status_rlpx::p2p::{Capability, CapabilityConfig};
+    /// # use status_rlpx::session::{Config, Event, Session};
+    /// # fn waku() -> Config {
+    /// #     let caps = vec![CapabilityConfig { cap: Capability::new("waku", 1), length: 128 }];
+    /// #     Config { capabilities: caps, ..Config::default() }
+    /// # }
+    /// # /// Moves bytes both ways until neither side has anything to write.
+    /// # fn shuttle(a: &mut Session, b: &mut Session, now: Timestamp) {
+    /// #     let mut wire = Vec::new();
+    /// #     while a.pending_transmit() + b.pending_transmit() > 0 {
+    /// #         a.poll_transmit(&mut wire);
+    /// #         let _ = b.handle_input(now, &wire);
+    /// #         wire.clear();
+    /// #         b.poll_transmit(&mut wire);
+    /// #         let _ = a.handle_input(now, &wire);
+    /// #         wire.clear();
+    /// #     }
+    /// # }
+    /// # /// `a` (key 1) dials `b` (key 2); returns both once Hello is exchanged.
+    /// # fn established(config: Config, now: Timestamp) -> (Session, Session) {
+    /// #     let config = Arc::new(config);
+    /// #     let a_key = SecretKey::from_bytes(&[1; 32]).unwrap();
+    /// #     let b_key = SecretKey::from_bytes(&[2; 32]).unwrap();
+    /// #     let mut a = Session::initiator(config.clone(), a_key, b_key.public_key(), now, [7; 32]);
+    /// #     let mut b = Session::recipient(config, b_key, now, [8; 32]);
+    /// #     shuttle(&mut a, &mut b, now);
+    /// #     assert!(matches!(a.poll_event(), Some(Event::Established { .. })));
+    /// #     assert!(matches!(b.poll_event(), Some(Event::Established { .. })));
+    /// #     (a, b)
+    /// # }
+    /// let now = Timestamp::from_secs(1_700_000_000);
+    /// let a_key = SecretKey::from_bytes(&[1; 32]).unwrap();
+    /// let b_key = SecretKey::from_bytes(&[2; 32]).unwrap();
+    /// let config = Arc::new(waku());
+    /// let mut a = Session::initiator(config.clone(), a_key.clone(), b_key.public_key(), now, [7; 32]);
+    /// let mut b = Session::recipient(config, b_key.clone(), now, [8; 32]);
+    /// assert!(a.pending_transmit() > 0); // the auth
+    /// assert_eq!(a.remote(), Some(&b_key.public_key()));
+    /// assert_eq!(b.remote(), None);
+    ///
+    /// let mut wire = Vec::new();
+    /// a.poll_transmit(&mut wire);
+    /// b.handle_input(now, &wire)?;
+    /// assert_eq!(b.remote(), Some(&a_key.public_key()));
+    /// assert!(!b.is_established()); // Hello not exchanged yet
+    /// # Ok::<(), status_rlpx::Error>(())
+    /// ```
     pub fn initiator(
         config: Arc<Config>,
         static_key: SecretKey,
@@ -306,6 +406,48 @@ impl Session {
     /// [`Error::HandshakeTooLarge`]); afterwards, by one incomplete frame of
     /// at most [`Config::max_frame_size`] (a larger one is refused from its
     /// header). A closed session keeps nothing.
+    ///
+    /// Bytes may come in any split; bytes that are not RLPx give a typed
+    /// error and close the session:
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use status_core::{SecretKey, Timestamp};
+    /// # use status_rlpx::p2p::{Capability, CapabilityConfig};
+    /// # use status_rlpx::session::{Config, Event, Session};
+    /// # use status_rlpx::Error;
+    /// # fn waku() -> Config {
+    /// #     let caps = vec![CapabilityConfig { cap: Capability::new("waku", 1), length: 128 }];
+    /// #     Config { capabilities: caps, ..Config::default() }
+    /// # }
+    /// let now = Timestamp::from_secs(1_700_000_000);
+    /// let a_key = SecretKey::from_bytes(&[1; 32]).unwrap();
+    /// let b_key = SecretKey::from_bytes(&[2; 32]).unwrap();
+    /// let config = Arc::new(waku());
+    /// let mut a = Session::initiator(config.clone(), a_key, b_key.public_key(), now, [7; 32]);
+    /// let mut b = Session::recipient(config.clone(), b_key.clone(), now, [8; 32]);
+    ///
+    /// // One byte at a time: the ack comes once the whole auth is in.
+    /// let mut auth = Vec::new();
+    /// a.poll_transmit(&mut auth);
+    /// for byte in &auth {
+    ///     assert_eq!(b.pending_transmit(), 0);
+    ///     b.handle_input(now, std::slice::from_ref(byte))?;
+    /// }
+    /// assert!(b.pending_transmit() > 0);
+    ///
+    /// // Garbage instead of an auth.
+    /// let mut c = Session::recipient(config, b_key, now, [9; 32]);
+    /// let err = c.handle_input(now, &[0u8; 400]).unwrap_err();
+    /// assert!(matches!(err, Error::MalformedHandshake { which: "handshake", .. }));
+    /// assert!(c.is_closed());
+    /// match c.poll_event() {
+    ///     Some(Event::Closed { by_peer: false, error, .. }) => assert_eq!(error, Some(err)),
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// assert_eq!(c.handle_input(now, b"more"), Ok(())); // ignored once closed
+    /// # Ok::<(), status_rlpx::Error>(())
+    /// ```
     pub fn handle_input(&mut self, now: Timestamp, data: &[u8]) -> Result<(), Error> {
         if self.is_closed() {
             return Ok(());
@@ -572,6 +714,73 @@ impl Session {
 
     /// Tells the session time has passed; call at or after
     /// [`Session::poll_timeout`]'s deadline.
+    ///
+    /// Once established, an idle session pings every
+    /// [`Config::ping_interval`] and closes if the Pong takes longer than
+    /// [`Config::ping_timeout`]:
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use status_core::{SecretKey, Timestamp};
+    /// # use status_rlpx::p2p::{Capability, CapabilityConfig, DisconnectReason};
+    /// # use status_rlpx::session::{Config, Event, Session};
+    /// # use status_rlpx::Error;
+    /// # fn waku() -> Config {
+    /// #     let caps = vec![CapabilityConfig { cap: Capability::new("waku", 1), length: 128 }];
+    /// #     Config { capabilities: caps, ..Config::default() }
+    /// # }
+    /// # /// Moves bytes both ways until neither side has anything to write.
+    /// # fn shuttle(a: &mut Session, b: &mut Session, now: Timestamp) {
+    /// #     let mut wire = Vec::new();
+    /// #     while a.pending_transmit() + b.pending_transmit() > 0 {
+    /// #         a.poll_transmit(&mut wire);
+    /// #         let _ = b.handle_input(now, &wire);
+    /// #         wire.clear();
+    /// #         b.poll_transmit(&mut wire);
+    /// #         let _ = a.handle_input(now, &wire);
+    /// #         wire.clear();
+    /// #     }
+    /// # }
+    /// # /// `a` (key 1) dials `b` (key 2); returns both once Hello is exchanged.
+    /// # fn established(config: Config, now: Timestamp) -> (Session, Session) {
+    /// #     let config = Arc::new(config);
+    /// #     let a_key = SecretKey::from_bytes(&[1; 32]).unwrap();
+    /// #     let b_key = SecretKey::from_bytes(&[2; 32]).unwrap();
+    /// #     let mut a = Session::initiator(config.clone(), a_key, b_key.public_key(), now, [7; 32]);
+    /// #     let mut b = Session::recipient(config, b_key, now, [8; 32]);
+    /// #     shuttle(&mut a, &mut b, now);
+    /// #     assert!(matches!(a.poll_event(), Some(Event::Established { .. })));
+    /// #     assert!(matches!(b.poll_event(), Some(Event::Established { .. })));
+    /// #     (a, b)
+    /// # }
+    /// use std::time::Duration;
+    ///
+    /// let t0 = Timestamp::from_secs(1_700_000_000);
+    /// let (mut a, mut b) = established(waku(), t0);
+    /// let (t1, why) = a.poll_timeout().unwrap();
+    /// assert_eq!((t1, why), (t0 + Duration::from_secs(15), "ping"));
+    ///
+    /// a.handle_timeout(t1); // sends a Ping
+    /// assert_eq!(a.poll_timeout(), Some((t1 + Duration::from_secs(20), "pong")));
+    /// let t2 = t1 + Duration::from_millis(40);
+    /// shuttle(&mut a, &mut b, t2); // b answers with a Pong
+    /// assert_eq!(a.poll_event(), Some(Event::Pong { rtt: Duration::from_millis(40) }));
+    ///
+    /// // Next time b never answers.
+    /// let (t3, _) = a.poll_timeout().unwrap();
+    /// a.handle_timeout(t3);
+    /// let (t4, why) = a.poll_timeout().unwrap();
+    /// assert_eq!(why, "pong");
+    /// a.handle_timeout(t4);
+    /// match a.poll_event() {
+    ///     Some(Event::Closed { reason, error, .. }) => {
+    ///         assert_eq!(reason, DisconnectReason::PingTimeout);
+    ///         assert_eq!(error, Some(Error::Timeout("pong")));
+    ///     }
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// assert_eq!(a.poll_timeout(), None);
+    /// ```
     pub fn handle_timeout(&mut self, now: Timestamp) {
         match &self.state {
             State::Closed => {}
@@ -596,6 +805,63 @@ impl Session {
 
     /// Sends a capability message: `code` is relative to the capability
     /// (Waku's Messages is 1 whatever the offset on this connection).
+    ///
+    /// # Errors
+    /// [`Error::NotConnected`] before Hello is exchanged or after close,
+    /// [`Error::CapabilityNotShared`], [`Error::CodeOutOfRange`], and
+    /// [`Error::SendBufferFull`] while the transmit buffer is not drained:
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use status_core::{SecretKey, Timestamp};
+    /// # use status_rlpx::p2p::{Capability, CapabilityConfig, DisconnectReason};
+    /// # use status_rlpx::session::{Config, Event, Session};
+    /// # use status_rlpx::Error;
+    /// # fn waku() -> Config {
+    /// #     let caps = vec![CapabilityConfig { cap: Capability::new("waku", 1), length: 128 }];
+    /// #     Config { capabilities: caps, ..Config::default() }
+    /// # }
+    /// # /// Moves bytes both ways until neither side has anything to write.
+    /// # fn shuttle(a: &mut Session, b: &mut Session, now: Timestamp) {
+    /// #     let mut wire = Vec::new();
+    /// #     while a.pending_transmit() + b.pending_transmit() > 0 {
+    /// #         a.poll_transmit(&mut wire);
+    /// #         let _ = b.handle_input(now, &wire);
+    /// #         wire.clear();
+    /// #         b.poll_transmit(&mut wire);
+    /// #         let _ = a.handle_input(now, &wire);
+    /// #         wire.clear();
+    /// #     }
+    /// # }
+    /// # /// `a` (key 1) dials `b` (key 2); returns both once Hello is exchanged.
+    /// # fn established(config: Config, now: Timestamp) -> (Session, Session) {
+    /// #     let config = Arc::new(config);
+    /// #     let a_key = SecretKey::from_bytes(&[1; 32]).unwrap();
+    /// #     let b_key = SecretKey::from_bytes(&[2; 32]).unwrap();
+    /// #     let mut a = Session::initiator(config.clone(), a_key, b_key.public_key(), now, [7; 32]);
+    /// #     let mut b = Session::recipient(config, b_key, now, [8; 32]);
+    /// #     shuttle(&mut a, &mut b, now);
+    /// #     assert!(matches!(a.poll_event(), Some(Event::Established { .. })));
+    /// #     assert!(matches!(b.poll_event(), Some(Event::Established { .. })));
+    /// #     (a, b)
+    /// # }
+    /// let now = Timestamp::from_secs(1_700_000_000);
+    /// let small = Config { max_send_buffer: 1024, ..waku() };
+    /// let (mut a, mut b) = established(small, now);
+    ///
+    /// assert_eq!(a.send("shh", 1, b"\xc0"), Err(Error::CapabilityNotShared("shh".into())));
+    /// assert_eq!(a.send("waku", 128, b"\xc0"), Err(Error::CodeOutOfRange { code: 128, len: 128 }));
+    ///
+    /// // One message always fits an empty buffer; the next waits for a drain.
+    /// a.send("waku", 1, &[0xc0; 800])?;
+    /// assert!(matches!(a.send("waku", 1, &[0xc0; 800]), Err(Error::SendBufferFull { .. })));
+    /// shuttle(&mut a, &mut b, now);
+    /// a.send("waku", 1, &[0xc0; 800])?;
+    ///
+    /// a.disconnect(DisconnectReason::Requested);
+    /// assert_eq!(a.send("waku", 1, b"\xc0"), Err(Error::NotConnected));
+    /// # Ok::<(), status_rlpx::Error>(())
+    /// ```
     pub fn send(&mut self, cap: &str, code: u64, payload: &[u8]) -> Result<(), Error> {
         if !self.is_established() {
             return Err(Error::NotConnected);
@@ -621,6 +887,53 @@ impl Session {
     /// At most one Ping is in flight: while one awaits its Pong this does
     /// nothing (that Pong answers both), so pinging again never postpones
     /// the `ping_timeout` of the first. Does nothing unless established.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use status_core::{SecretKey, Timestamp};
+    /// # use status_rlpx::p2p::{Capability, CapabilityConfig};
+    /// # use status_rlpx::session::{Config, Event, Session};
+    /// # fn waku() -> Config {
+    /// #     let caps = vec![CapabilityConfig { cap: Capability::new("waku", 1), length: 128 }];
+    /// #     Config { capabilities: caps, ..Config::default() }
+    /// # }
+    /// # /// Moves bytes both ways until neither side has anything to write.
+    /// # fn shuttle(a: &mut Session, b: &mut Session, now: Timestamp) {
+    /// #     let mut wire = Vec::new();
+    /// #     while a.pending_transmit() + b.pending_transmit() > 0 {
+    /// #         a.poll_transmit(&mut wire);
+    /// #         let _ = b.handle_input(now, &wire);
+    /// #         wire.clear();
+    /// #         b.poll_transmit(&mut wire);
+    /// #         let _ = a.handle_input(now, &wire);
+    /// #         wire.clear();
+    /// #     }
+    /// # }
+    /// # /// `a` (key 1) dials `b` (key 2); returns both once Hello is exchanged.
+    /// # fn established(config: Config, now: Timestamp) -> (Session, Session) {
+    /// #     let config = Arc::new(config);
+    /// #     let a_key = SecretKey::from_bytes(&[1; 32]).unwrap();
+    /// #     let b_key = SecretKey::from_bytes(&[2; 32]).unwrap();
+    /// #     let mut a = Session::initiator(config.clone(), a_key, b_key.public_key(), now, [7; 32]);
+    /// #     let mut b = Session::recipient(config, b_key, now, [8; 32]);
+    /// #     shuttle(&mut a, &mut b, now);
+    /// #     assert!(matches!(a.poll_event(), Some(Event::Established { .. })));
+    /// #     assert!(matches!(b.poll_event(), Some(Event::Established { .. })));
+    /// #     (a, b)
+    /// # }
+    /// use std::time::Duration;
+    ///
+    /// let t0 = Timestamp::from_secs(1_700_000_000);
+    /// let (mut a, mut b) = established(waku(), t0);
+    /// a.ping(t0);
+    /// let queued = a.pending_transmit();
+    /// a.ping(t0 + Duration::from_millis(5)); // one Ping in flight: no-op
+    /// assert_eq!(a.pending_transmit(), queued);
+    ///
+    /// shuttle(&mut a, &mut b, t0 + Duration::from_millis(30));
+    /// assert_eq!(a.poll_event(), Some(Event::Pong { rtt: Duration::from_millis(30) }));
+    /// assert_eq!(b.poll_event(), None); // b answered without telling its app
+    /// ```
     pub fn ping(&mut self, now: Timestamp) {
         if self.is_established()
             && self.ping_outstanding.is_none()
@@ -633,6 +946,57 @@ impl Session {
 
     /// Says goodbye with `reason` and closes the session. Flush
     /// [`Session::poll_transmit`] before dropping the socket.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use status_core::{SecretKey, Timestamp};
+    /// # use status_rlpx::p2p::{Capability, CapabilityConfig, DisconnectReason};
+    /// # use status_rlpx::session::{Config, Event, Session};
+    /// # fn waku() -> Config {
+    /// #     let caps = vec![CapabilityConfig { cap: Capability::new("waku", 1), length: 128 }];
+    /// #     Config { capabilities: caps, ..Config::default() }
+    /// # }
+    /// # /// Moves bytes both ways until neither side has anything to write.
+    /// # fn shuttle(a: &mut Session, b: &mut Session, now: Timestamp) {
+    /// #     let mut wire = Vec::new();
+    /// #     while a.pending_transmit() + b.pending_transmit() > 0 {
+    /// #         a.poll_transmit(&mut wire);
+    /// #         let _ = b.handle_input(now, &wire);
+    /// #         wire.clear();
+    /// #         b.poll_transmit(&mut wire);
+    /// #         let _ = a.handle_input(now, &wire);
+    /// #         wire.clear();
+    /// #     }
+    /// # }
+    /// # /// `a` (key 1) dials `b` (key 2); returns both once Hello is exchanged.
+    /// # fn established(config: Config, now: Timestamp) -> (Session, Session) {
+    /// #     let config = Arc::new(config);
+    /// #     let a_key = SecretKey::from_bytes(&[1; 32]).unwrap();
+    /// #     let b_key = SecretKey::from_bytes(&[2; 32]).unwrap();
+    /// #     let mut a = Session::initiator(config.clone(), a_key, b_key.public_key(), now, [7; 32]);
+    /// #     let mut b = Session::recipient(config, b_key, now, [8; 32]);
+    /// #     shuttle(&mut a, &mut b, now);
+    /// #     assert!(matches!(a.poll_event(), Some(Event::Established { .. })));
+    /// #     assert!(matches!(b.poll_event(), Some(Event::Established { .. })));
+    /// #     (a, b)
+    /// # }
+    /// let now = Timestamp::from_secs(1_700_000_000);
+    /// let (mut a, mut b) = established(waku(), now);
+    /// a.disconnect(DisconnectReason::ClientQuitting);
+    /// assert!(a.is_closed());
+    /// assert!(a.pending_transmit() > 0); // the Disconnect, still to be written
+    /// assert_eq!(
+    ///     a.poll_event(),
+    ///     Some(Event::Closed { reason: DisconnectReason::ClientQuitting, by_peer: false, error: None })
+    /// );
+    ///
+    /// shuttle(&mut a, &mut b, now);
+    /// assert_eq!(
+    ///     b.poll_event(),
+    ///     Some(Event::Closed { reason: DisconnectReason::ClientQuitting, by_peer: true, error: None })
+    /// );
+    /// assert!(b.is_closed());
+    /// ```
     pub fn disconnect(&mut self, reason: DisconnectReason) {
         if self.is_closed() {
             return;
@@ -646,6 +1010,49 @@ impl Session {
     /// Moves all bytes waiting to be written into `out` (appending); returns
     /// how many. When `out` is empty the buffers are swapped, so a caller
     /// that reuses one `Vec` causes no copy and no allocation.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use status_core::{SecretKey, Timestamp};
+    /// # use status_rlpx::p2p::{Capability, CapabilityConfig};
+    /// # use status_rlpx::session::{Config, Event, Session};
+    /// # fn waku() -> Config {
+    /// #     let caps = vec![CapabilityConfig { cap: Capability::new("waku", 1), length: 128 }];
+    /// #     Config { capabilities: caps, ..Config::default() }
+    /// # }
+    /// # /// Moves bytes both ways until neither side has anything to write.
+    /// # fn shuttle(a: &mut Session, b: &mut Session, now: Timestamp) {
+    /// #     let mut wire = Vec::new();
+    /// #     while a.pending_transmit() + b.pending_transmit() > 0 {
+    /// #         a.poll_transmit(&mut wire);
+    /// #         let _ = b.handle_input(now, &wire);
+    /// #         wire.clear();
+    /// #         b.poll_transmit(&mut wire);
+    /// #         let _ = a.handle_input(now, &wire);
+    /// #         wire.clear();
+    /// #     }
+    /// # }
+    /// # /// `a` (key 1) dials `b` (key 2); returns both once Hello is exchanged.
+    /// # fn established(config: Config, now: Timestamp) -> (Session, Session) {
+    /// #     let config = Arc::new(config);
+    /// #     let a_key = SecretKey::from_bytes(&[1; 32]).unwrap();
+    /// #     let b_key = SecretKey::from_bytes(&[2; 32]).unwrap();
+    /// #     let mut a = Session::initiator(config.clone(), a_key, b_key.public_key(), now, [7; 32]);
+    /// #     let mut b = Session::recipient(config, b_key, now, [8; 32]);
+    /// #     shuttle(&mut a, &mut b, now);
+    /// #     assert!(matches!(a.poll_event(), Some(Event::Established { .. })));
+    /// #     assert!(matches!(b.poll_event(), Some(Event::Established { .. })));
+    /// #     (a, b)
+    /// # }
+    /// let now = Timestamp::from_secs(1_700_000_000);
+    /// let (mut a, _b) = established(waku(), now);
+    /// a.send("waku", 1, b"\xc0")?;
+    /// let mut out = b"not yet written".to_vec();
+    /// let n = a.poll_transmit(&mut out);
+    /// assert_eq!(out.len(), 15 + n); // appended after what was there
+    /// assert_eq!((a.pending_transmit(), a.poll_transmit(&mut out)), (0, 0));
+    /// # Ok::<(), status_rlpx::Error>(())
+    /// ```
     pub fn poll_transmit(&mut self, out: &mut Vec<u8>) -> usize {
         let n = self.out.len();
         if out.is_empty() {
@@ -662,6 +1069,34 @@ impl Session {
     }
 
     /// When [`Session::handle_timeout`] wants to be called, and why.
+    ///
+    /// `None` once closed. Before Hello the deadline is the handshake's:
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use status_core::{SecretKey, Timestamp};
+    /// # use status_rlpx::p2p::{Capability, CapabilityConfig};
+    /// # use status_rlpx::session::{Config, Event, Session};
+    /// # use status_rlpx::Error;
+    /// # fn waku() -> Config {
+    /// #     let caps = vec![CapabilityConfig { cap: Capability::new("waku", 1), length: 128 }];
+    /// #     Config { capabilities: caps, ..Config::default() }
+    /// # }
+    /// use std::time::Duration;
+    ///
+    /// let now = Timestamp::from_secs(1_700_000_000);
+    /// let key = SecretKey::from_bytes(&[2; 32]).unwrap();
+    /// let mut b = Session::recipient(Arc::new(waku()), key, now, [8; 32]);
+    /// let (deadline, why) = b.poll_timeout().unwrap();
+    /// assert_eq!((deadline, why), (now + Duration::from_secs(5), "handshake"));
+    ///
+    /// b.handle_timeout(deadline); // no auth came
+    /// match b.poll_event() {
+    ///     Some(Event::Closed { error, .. }) => assert_eq!(error, Some(Error::Timeout("handshake"))),
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// assert_eq!(b.poll_timeout(), None);
+    /// ```
     pub fn poll_timeout(&self) -> Option<(Timestamp, &'static str)> {
         match &self.state {
             State::Closed => None,
