@@ -1,6 +1,6 @@
 //! The MVDS node machine: 2/MVDS "Synchronization", both modes.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
 use status_core::Timestamp;
@@ -24,6 +24,31 @@ pub enum Mode {
 
 /// Node configuration. Defaults follow status-go v0.55.1 where it has a
 /// figure (300 ms epoch, 30 s first retransmission).
+///
+/// [`Config::mode`] picks what the first transmission carries:
+///
+/// ```
+/// # use std::time::Duration;
+/// # use status_core::Timestamp;
+/// # use status_mvds::{Config, Error, GroupId, Mode, Mvds, Output, Payload};
+/// # // On an epoch boundary (300 ms divides it), so the next epoch is t0 + 300 ms.
+/// # let t0 = Timestamp::from_secs(1_500_000_000);
+/// # let group = GroupId([1; 32]);
+/// let first_payload = |mode| {
+///     let mut node: Mvds<u8> = Mvds::new(Config { mode, ..Config::default() }, t0);
+///     node.send(t0, group, &[2], b"hi".to_vec()).unwrap();
+///     let (t1, _) = node.poll_timeout().unwrap();
+///     node.handle_timeout(t1);
+///     match node.poll_output() {
+///         Some(Output::Transmit { payload, .. }) => payload,
+///         other => panic!("{other:?}"),
+///     }
+/// };
+/// let batch = first_payload(Mode::Batch); // the default
+/// assert_eq!((batch.messages.len(), batch.offers.len()), (1, 0));
+/// let interactive = first_payload(Mode::Interactive);
+/// assert_eq!((interactive.messages.len(), interactive.offers.len()), (0, 1));
+/// ```
 #[derive(Clone, Debug)]
 pub struct Config {
     /// Mode for messages this node sends.
@@ -134,6 +159,44 @@ pub struct Stats {
 /// milliseconds since the Unix epoch, so a restored node keeps its schedule
 /// without persisting an epoch counter (vacp2p/mvds persists a tick counter
 /// instead).
+///
+/// Batch mode step by step, one epoch per hop:
+///
+/// ```
+/// # use std::time::Duration;
+/// # use status_core::Timestamp;
+/// # use status_mvds::{Config, Error, GroupId, Mode, Mvds, Output, Payload};
+/// # // On an epoch boundary (300 ms divides it), so the next epoch is t0 + 300 ms.
+/// # let t0 = Timestamp::from_secs(1_500_000_000);
+/// # let group = GroupId([1; 32]);
+/// let mut alice: Mvds<u8> = Mvds::new(Config::default(), t0);
+/// let mut bob: Mvds<u8> = Mvds::new(Config::default(), t0);
+/// let id = alice.send(t0, group, &[2], b"hi".to_vec())?;
+/// assert_eq!(alice.poll_output(), None); // nothing before the next epoch
+///
+/// let (t1, why) = alice.poll_timeout().unwrap();
+/// assert_eq!((t1, why), (t0 + Duration::from_millis(300), "send epoch"));
+/// alice.handle_timeout(t1);
+/// let Some(Output::Transmit { peer: 2, payload }) = alice.poll_output() else { panic!() };
+/// bob.handle_payload(t1, &1, payload)?;
+/// match bob.poll_output() {
+///     Some(Output::Received { from: 1, id: got, message }) => {
+///         assert_eq!((got, &message.body[..]), (id, &b"hi"[..]));
+///     }
+///     other => panic!("{other:?}"),
+/// }
+///
+/// // Bob acks at his next epoch; the ack clears alice's record.
+/// let (t2, why) = bob.poll_timeout().unwrap();
+/// assert_eq!(why, "ack");
+/// bob.handle_timeout(t2);
+/// let Some(Output::Transmit { peer: 1, payload }) = bob.poll_output() else { panic!() };
+/// assert_eq!(payload.acks, [id.0.to_vec()]);
+/// alice.handle_payload(t2, &2, payload)?;
+/// assert_eq!(alice.poll_output(), Some(Output::Delivered { peer: 2, id }));
+/// assert_eq!((alice.in_flight(), alice.poll_timeout()), (0, None));
+/// # Ok::<(), Error>(())
+/// ```
 #[derive(Debug)]
 pub struct Mvds<P, S = MemoryStore<P>> {
     config: Config,
@@ -158,6 +221,30 @@ impl<P: Peer> Mvds<P, MemoryStore<P>> {
 impl<P: Peer, S: StateStore<P>> Mvds<P, S> {
     /// A node on `store`, which may hold the state of an earlier run:
     /// records already due go out at the next epoch.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use status_core::Timestamp;
+    /// # use status_mvds::{Config, Error, GroupId, Mode, Mvds, Output, Payload};
+    /// # // On an epoch boundary (300 ms divides it), so the next epoch is t0 + 300 ms.
+    /// # let t0 = Timestamp::from_secs(1_500_000_000);
+    /// # let group = GroupId([1; 32]);
+    /// let mut alice: Mvds<u8> = Mvds::new(Config::default(), t0);
+    /// let id = alice.send(t0, group, &[2], b"hi".to_vec())?;
+    /// let store = alice.into_store(); // e.g. the app shuts down before the epoch
+    ///
+    /// // An hour later: the message is long due and goes out at the next epoch.
+    /// let later = t0 + Duration::from_secs(3600);
+    /// let mut alice = Mvds::with_store(Config::default(), store, later);
+    /// let (t1, _) = alice.poll_timeout().unwrap();
+    /// assert_eq!(t1, later + Duration::from_millis(300));
+    /// alice.handle_timeout(t1);
+    /// match alice.poll_output() {
+    ///     Some(Output::Transmit { peer: 2, payload }) => assert_eq!(payload.messages.len(), 1),
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn with_store(config: Config, store: S, now: Timestamp) -> Self {
         let epoch_ms = u64::try_from(config.epoch.as_millis())
             .unwrap_or(u64::MAX)
@@ -212,6 +299,31 @@ impl<P: Peer, S: StateStore<P>> Mvds<P, S> {
     /// epoch. The message timestamp is `now` in Unix seconds, as
     /// vacp2p/mvds sets it, so the same body sent twice in one second to
     /// the same group has the same id and is one message.
+    ///
+    /// # Errors
+    /// [`Error::NoPeers`] for an empty peer list, [`Error::InFlightFull`] when
+    /// one record per peer would not fit [`Config::max_in_flight`].
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use status_core::Timestamp;
+    /// # use status_mvds::{Config, Error, GroupId, Mode, Mvds, Output, Payload};
+    /// # // On an epoch boundary (300 ms divides it), so the next epoch is t0 + 300 ms.
+    /// # let t0 = Timestamp::from_secs(1_500_000_000);
+    /// # let group = GroupId([1; 32]);
+    /// let mut node: Mvds<u8> = Mvds::new(Config { max_in_flight: 2, ..Config::default() }, t0);
+    /// let id = node.send(t0, group, &[2], b"hi".to_vec())?;
+    /// let later_same_second = t0 + Duration::from_millis(999);
+    /// assert_eq!(node.send(later_same_second, group, &[2], b"hi".to_vec())?, id);
+    /// assert_eq!(node.in_flight(), 1);
+    ///
+    /// assert_eq!(node.send(t0, group, &[], b"x".to_vec()), Err(Error::NoPeers));
+    /// assert_eq!(
+    ///     node.send(t0, group, &[3, 4], b"x".to_vec()),
+    ///     Err(Error::InFlightFull { records: 1, needed: 2, max: 2 })
+    /// );
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn send(
         &mut self,
         now: Timestamp,
@@ -222,30 +334,33 @@ impl<P: Peer, S: StateStore<P>> Mvds<P, S> {
         if peers.is_empty() {
             return Err(Error::NoPeers);
         }
-        let records = self.store.record_count();
-        if records.saturating_add(peers.len()) > self.config.max_in_flight {
-            return Err(Error::InFlightFull {
-                records,
-                needed: peers.len(),
-                max: self.config.max_in_flight,
-            });
-        }
         let message = Message {
             group_id: group.0.to_vec(),
             timestamp: i64::try_from(now.as_secs()).unwrap_or(i64::MAX),
             body: body.into(),
         };
         let id = MessageId::of(&message);
+        // only records that do not exist yet count against the bound (the
+        // same body in the same second is the same message)
+        let new: BTreeSet<&P> = peers
+            .iter()
+            .filter(|p| self.store.record(p, &id).is_none())
+            .collect();
+        let records = self.store.record_count();
+        if records.saturating_add(new.len()) > self.config.max_in_flight {
+            return Err(Error::InFlightFull {
+                records,
+                needed: new.len(),
+                max: self.config.max_in_flight,
+            });
+        }
         let kind = match self.config.mode {
             Mode::Interactive => RecordType::Offer,
             Mode::Batch => RecordType::Message,
         };
         let send_epoch = self.current_epoch(now) + 1;
         let mut refs = 0u32;
-        for peer in peers {
-            if self.store.record(peer, &id).is_some() {
-                continue;
-            }
+        for peer in new {
             self.store.set_record(
                 peer.clone(),
                 id,
@@ -267,6 +382,37 @@ impl<P: Peer, S: StateStore<P>> Mvds<P, S> {
     /// then applies the 2/MVDS rules: acks clear our OFFER/MESSAGE records,
     /// requests turn an OFFER into a MESSAGE, offers of unknown messages
     /// become REQUESTs, and every received MESSAGE is acked.
+    ///
+    /// A message is delivered once, but acked every time it arrives (the
+    /// sender may have missed the first ack). A malformed payload changes
+    /// nothing:
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use status_core::Timestamp;
+    /// # use status_mvds::{Config, Error, GroupId, Mode, Mvds, Output, Payload};
+    /// # // On an epoch boundary (300 ms divides it), so the next epoch is t0 + 300 ms.
+    /// # let t0 = Timestamp::from_secs(1_500_000_000);
+    /// # let group = GroupId([1; 32]);
+    /// use status_mvds::Message;
+    ///
+    /// let mut bob: Mvds<u8> = Mvds::new(Config::default(), t0);
+    /// let message = Message { group_id: group.0.to_vec(), timestamp: 1, body: b"hi".to_vec() };
+    /// let payload = Payload { messages: vec![message], ..Payload::default() };
+    /// bob.handle_payload(t0, &1, payload.clone())?;
+    /// bob.handle_payload(t0, &1, payload)?;
+    /// assert!(matches!(bob.poll_output(), Some(Output::Received { .. })));
+    /// assert_eq!(bob.poll_output(), None);
+    /// assert_eq!(bob.stats().duplicates_received, 1);
+    ///
+    /// let bad = Payload { acks: vec![vec![0; 3]], ..Payload::default() };
+    /// assert_eq!(bob.handle_payload(t0, &1, bad), Err(Error::InvalidMessageId(3)));
+    ///
+    /// bob.handle_timeout(t0 + Duration::from_millis(300));
+    /// let Some(Output::Transmit { payload, .. }) = bob.poll_output() else { panic!() };
+    /// assert_eq!(payload.acks.len(), 2);
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn handle_payload(
         &mut self,
         now: Timestamp,
@@ -358,6 +504,32 @@ impl<P: Peer, S: StateStore<P>> Mvds<P, S> {
     /// Time passed: if a new epoch started, builds this epoch's payload
     /// for every peer that has pending acks or due records, and
     /// reschedules each sent record by the [`Backoff`].
+    ///
+    /// An unacknowledged message goes out again after
+    /// [`Backoff::base`] epochs (90 × 300 ms by default):
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use status_core::Timestamp;
+    /// # use status_mvds::{Config, Error, GroupId, Mode, Mvds, Output, Payload};
+    /// # // On an epoch boundary (300 ms divides it), so the next epoch is t0 + 300 ms.
+    /// # let t0 = Timestamp::from_secs(1_500_000_000);
+    /// # let group = GroupId([1; 32]);
+    /// let mut alice: Mvds<u8> = Mvds::new(Config::default(), t0);
+    /// alice.send(t0, group, &[2], b"hi".to_vec())?;
+    /// let t1 = t0 + Duration::from_millis(300);
+    /// alice.handle_timeout(t1);
+    /// assert!(matches!(alice.poll_output(), Some(Output::Transmit { .. }))); // lost
+    ///
+    /// let (t2, why) = alice.poll_timeout().unwrap();
+    /// assert_eq!((t2, why), (t1 + Duration::from_secs(27), "send epoch"));
+    /// alice.handle_timeout(Timestamp::from_millis(t2.as_millis() - 1)); // too early: nothing
+    /// assert_eq!(alice.poll_output(), None);
+    /// alice.handle_timeout(t2);
+    /// assert!(matches!(alice.poll_output(), Some(Output::Transmit { .. })));
+    /// assert_eq!(alice.stats().retransmissions, 1);
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn handle_timeout(&mut self, now: Timestamp) {
         let epoch = self.epoch_at(now);
         if epoch <= self.last_epoch {

@@ -272,6 +272,35 @@ fn an_offer_of_a_message_already_held_is_acked_not_requested() {
     assert!(payload.requests.is_empty());
 }
 
+/// Only records `send` would create count against `max_in_flight`: the
+/// same body in the same second is the same message, and a peer named
+/// twice is one record.
+#[test]
+fn sending_an_existing_message_again_needs_no_room() {
+    let t = t0();
+    let cfg = Config {
+        max_in_flight: 2,
+        ..config(Mode::Batch)
+    };
+    let mut n: Mvds<u8> = Mvds::new(cfg, t);
+    let id = n.send(t, G, &[1], b"1".to_vec()).unwrap();
+    assert_eq!(n.send(t, G, &[1, 2, 2], b"1".to_vec()), Ok(id));
+    assert_eq!(n.in_flight(), 2);
+    assert_eq!(
+        n.send(t, G, &[1, 2], b"1".to_vec()),
+        Ok(id),
+        "full, but nothing new"
+    );
+    assert_eq!(
+        n.send(t, G, &[1, 3], b"1".to_vec()),
+        Err(Error::InFlightFull {
+            records: 2,
+            needed: 1,
+            max: 2
+        })
+    );
+}
+
 #[test]
 fn send_past_the_in_flight_bound_is_an_error_and_offers_are_dropped() {
     let t = t0();
