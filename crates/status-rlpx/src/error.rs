@@ -12,7 +12,8 @@ pub enum Error {
     /// A handshake message decrypted but its body is malformed.
     #[error("malformed {which} message: {reason}")]
     MalformedHandshake {
-        /// `"auth"` or `"ack"`.
+        /// `"auth"` or `"ack"`; `"handshake"` when the size prefix is
+        /// already wrong, before we know which of the two it claims to be.
         which: &'static str,
         /// What was wrong.
         reason: &'static str,
