@@ -54,6 +54,22 @@ impl Timestamp {
         Timestamp(self.0.saturating_add(ms))
     }
 
+    /// `self - d`, saturating at the epoch (e.g. "one retransmission
+    /// interval before now" in a test or a simulation).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use status_core::Timestamp;
+    ///
+    /// let t = Timestamp::from_secs(10);
+    /// assert_eq!(t.saturating_sub(Duration::from_millis(1)), Timestamp::from_millis(9_999));
+    /// assert_eq!(t.saturating_sub(Duration::from_secs(11)), Timestamp::from_millis(0));
+    /// ```
+    pub fn saturating_sub(self, d: Duration) -> Self {
+        let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        Timestamp(self.0.saturating_sub(ms))
+    }
+
     /// Time elapsed from `earlier` to `self`, or zero if `earlier` is later.
     pub fn saturating_duration_since(self, earlier: Timestamp) -> Duration {
         Duration::from_millis(self.0.saturating_sub(earlier.0))
@@ -89,6 +105,10 @@ mod tests {
         assert_eq!(
             t.saturating_duration_since(Timestamp::from_secs(11)),
             Duration::ZERO
+        );
+        assert_eq!(
+            t.saturating_sub(Duration::from_millis(u64::MAX)),
+            Timestamp::from_millis(0)
         );
         assert_eq!(t.to_string(), "10.000");
     }

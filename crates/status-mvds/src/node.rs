@@ -523,7 +523,7 @@ impl<P: Peer, S: StateStore<P>> Mvds<P, S> {
     ///
     /// let (t2, why) = alice.poll_timeout().unwrap();
     /// assert_eq!((t2, why), (t1 + Duration::from_secs(27), "send epoch"));
-    /// alice.handle_timeout(Timestamp::from_millis(t2.as_millis() - 1)); // too early: nothing
+    /// alice.handle_timeout(t2.saturating_sub(Duration::from_millis(1))); // too early: nothing
     /// assert_eq!(alice.poll_output(), None);
     /// alice.handle_timeout(t2);
     /// assert!(matches!(alice.poll_output(), Some(Output::Transmit { .. })));
