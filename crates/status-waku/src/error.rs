@@ -63,10 +63,10 @@ pub enum Error {
     /// A hash field is not 32 bytes.
     #[error("hash must be 32 bytes, got {0}")]
     InvalidHashLength(usize),
-    /// An envelope failed validation (expired, from the future, too little
-    /// PoW, oversized) in a way the peer is to blame for.
+    /// [`Waku::post`](crate::Waku::post) refused an envelope; which check
+    /// it failed is typed, so callers need not match on text.
     #[error("invalid envelope: {0}")]
-    InvalidEnvelope(&'static str),
+    InvalidEnvelope(EnvelopeRejection),
     /// The peer exceeded our rate limits more often than tolerated.
     #[error("rate limit exceeded")]
     RateLimitExceeded,
@@ -102,4 +102,53 @@ pub enum Error {
         /// Nonces tried.
         attempts: u64,
     },
+}
+
+/// Why an envelope was refused: status-go's checks in `add`, in the order
+/// they run. Peers' envelopes failing them are reported back in Batch
+/// Acknowledged / Message Response with [`code`](Self::code) and
+/// [`description`](Self::description).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EnvelopeRejection {
+    /// Created more than `sync_allowance` ahead of our clock.
+    FromFuture,
+    /// Expired more than twice `sync_allowance` ago.
+    VeryOld,
+    /// Expired, but recently (peers' envelopes are dropped silently).
+    Expired,
+    /// Below our PoW requirement (and any tolerated older one).
+    LowPow,
+}
+
+impl EnvelopeRejection {
+    /// status-go's description text, as it goes on the wire.
+    pub fn description(self) -> &'static str {
+        match self {
+            EnvelopeRejection::FromFuture => "envelope from future",
+            EnvelopeRejection::VeryOld => "very old envelope",
+            EnvelopeRejection::Expired => "expired",
+            EnvelopeRejection::LowPow => "envelope with low PoW",
+        }
+    }
+
+    /// The wire error code: [`ENVELOPE_TIME_NOT_SYNCED`](crate::packet::ENVELOPE_TIME_NOT_SYNCED)
+    /// for clock problems, [`ENVELOPE_OTHER_ERROR`](crate::packet::ENVELOPE_OTHER_ERROR)
+    /// otherwise.
+    pub fn code(self) -> u64 {
+        match self {
+            EnvelopeRejection::FromFuture | EnvelopeRejection::VeryOld => {
+                crate::packet::ENVELOPE_TIME_NOT_SYNCED
+            }
+            EnvelopeRejection::Expired | EnvelopeRejection::LowPow => {
+                crate::packet::ENVELOPE_OTHER_ERROR
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for EnvelopeRejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.description())
+    }
 }

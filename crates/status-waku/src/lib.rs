@@ -33,7 +33,7 @@
 #![warn(missing_docs)]
 
 mod error;
-pub use error::Error;
+pub use error::{EnvelopeRejection, Error};
 
 mod rlp_strict;
 

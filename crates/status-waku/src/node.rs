@@ -79,14 +79,14 @@ use crate::filter::{Filter, FilterId, Filters};
 use crate::message::ReceivedMessage;
 use crate::packet::{
     code, encode_raw_list, shh_code, EnvelopeError, MessageResponse, Packet, RawEnvelopes,
-    ShhPacket, ENVELOPE_OTHER_ERROR, ENVELOPE_TIME_NOT_SYNCED,
+    ShhPacket,
 };
 use crate::peer::{BloomProbe, Handshake, Peer, PeerId, PeerView, Protocol};
 use crate::rate_limit::Limiter;
 use crate::rlp_strict;
 use crate::status::{decode_bloom, ShhStatus, StatusOptions};
 use crate::tolerance::{OldInterest, Tolerance};
-use crate::{Bloom, Envelope, Error, Topic};
+use crate::{Bloom, Envelope, EnvelopeRejection, Error, Topic};
 
 /// A packet for one peer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -266,10 +266,8 @@ struct Seen {
 enum Reject {
     /// Dropped without blame (expired, duplicate, not wanted).
     Silent,
-    /// Confirmations report it with code 1.
-    TimeSync(&'static str),
-    /// Confirmations report it with code 2.
-    Other(&'static str),
+    /// Reported to the peer in confirmations, with the rejection's code.
+    Refused(EnvelopeRejection),
     /// The peer misbehaved: drop it.
     Fatal(Error),
 }
@@ -805,15 +803,10 @@ impl Waku {
             let raw = payload.slice_ref(raw?);
             match self.receive(now, Some(from), raw) {
                 Ok(_) | Err((_, Reject::Silent)) => {}
-                Err((hash, Reject::TimeSync(why))) => errors.push(EnvelopeError {
+                Err((hash, Reject::Refused(why))) => errors.push(EnvelopeError {
                     hash,
-                    code: ENVELOPE_TIME_NOT_SYNCED,
-                    description: why.into(),
-                }),
-                Err((hash, Reject::Other(why))) => errors.push(EnvelopeError {
-                    hash,
-                    code: ENVELOPE_OTHER_ERROR,
-                    description: why.into(),
+                    code: why.code(),
+                    description: why.description().into(),
                 }),
                 Err((_, Reject::Fatal(e))) => return Err(e),
             }
@@ -898,7 +891,7 @@ impl Waku {
         if sent > now_s {
             if sent - allowance.min(sent) > now_s {
                 self.stats.time_sync_errors += 1;
-                return Err((hash, Reject::TimeSync("envelope from future")));
+                return Err((hash, Reject::Refused(EnvelopeRejection::FromFuture)));
             }
             ahead = sent - now_s + 1;
         }
@@ -906,7 +899,7 @@ impl Waku {
         if expiry < now_s {
             if expiry.saturating_add(2 * allowance) < now_s {
                 self.stats.time_sync_errors += 1;
-                return Err((hash, Reject::TimeSync("very old envelope")));
+                return Err((hash, Reject::Refused(EnvelopeRejection::VeryOld)));
             }
             self.stats.expired += 1;
             return Err((hash, Reject::Silent));
@@ -923,7 +916,7 @@ impl Waku {
         };
         if pow < self.config.min_pow && !self.tolerance.pow_ok(now, pow) {
             self.stats.low_pow += 1;
-            return Err((hash, Reject::Other("envelope with low PoW")));
+            return Err((hash, Reject::Refused(EnvelopeRejection::LowPow)));
         }
 
         if origin.is_some() {
@@ -1301,7 +1294,7 @@ impl Waku {
     /// use status_core::Timestamp;
     /// use status_waku::filter::Filter;
     /// use status_waku::node::{Event, Waku};
-    /// use status_waku::{wrap, Encryption, Envelope, Error, MessageParams, Topic, WakuConfig};
+    /// use status_waku::{wrap, Encryption, Envelope, EnvelopeRejection, Error, MessageParams, Topic, WakuConfig};
     ///
     /// let now = Timestamp::from_secs(1_700_000_000);
     /// let mut node = Waku::new(WakuConfig::default(), now);
@@ -1327,17 +1320,16 @@ impl Waku {
     ///
     /// // Created 60 s ago with a TTL of 50 s: expired.
     /// let stale = Envelope::new(1_700_000_000 - 60, 50, topic, &b"late"[..]);
-    /// assert_eq!(node.post(now, stale), Err(Error::InvalidEnvelope("expired")));
+    /// assert_eq!(node.post(now, stale), Err(Error::InvalidEnvelope(EnvelopeRejection::Expired)));
     /// # Ok::<(), Error>(())
     /// ```
     pub fn post(&mut self, now: Timestamp, envelope: Envelope) -> Result<[u8; 32], Error> {
         let raw = Bytes::from(envelope.to_vec());
         let r = match self.receive(now, None, raw) {
             Ok(h) => Ok(h),
-            Err((_, Reject::Silent)) => Err(Error::InvalidEnvelope("expired")),
-            Err((_, Reject::TimeSync(why) | Reject::Other(why))) => {
-                Err(Error::InvalidEnvelope(why))
-            }
+            // without an origin only expiry drops silently
+            Err((_, Reject::Silent)) => Err(Error::InvalidEnvelope(EnvelopeRejection::Expired)),
+            Err((_, Reject::Refused(why))) => Err(Error::InvalidEnvelope(why)),
             Err((_, Reject::Fatal(e))) => Err(e),
         };
         self.end_of_call(now);

@@ -10,7 +10,9 @@ use status_waku::node::{DropReason, Event, Transmit, Waku};
 use status_waku::packet::{code, encode_envelopes, shh_code, MessageResponse};
 use status_waku::peer::{PeerId, Protocol};
 use status_waku::status::ShhStatus;
-use status_waku::{Bloom, Envelope, Error, RateLimits, StatusOptions, Topic, WakuConfig};
+use status_waku::{
+    Bloom, Envelope, EnvelopeRejection, Error, RateLimits, StatusOptions, Topic, WakuConfig,
+};
 
 const T0: u64 = 1_700_000_000;
 
@@ -390,8 +392,51 @@ fn confirmations_answer_each_messages_packet_with_its_keccak() {
     assert_eq!(r.batch_hash, batch);
     assert_eq!(r.errors.len(), 1);
     assert_eq!((r.errors[0].hash, r.errors[0].code), (future.hash(), 1));
+    // status-go's wire text
+    assert_eq!(r.errors[0].description, "envelope from future");
     let ack = t.iter().find(|t| t.code == code::BATCH_ACK).unwrap();
     assert_eq!(&ack.payload[1..], &batch[..]);
+}
+
+#[test]
+fn post_says_which_check_an_envelope_failed() {
+    let mut w = Waku::new(
+        WakuConfig {
+            min_pow: 0.5,
+            sync_allowance: Duration::from_secs(10),
+            ..cfg()
+        },
+        now(),
+    );
+    let cases = [
+        (
+            Envelope::new(T0 as u32 + 100, 60, Topic([1; 4]), vec![1]),
+            EnvelopeRejection::FromFuture,
+        ),
+        (
+            Envelope::new(T0 as u32 - 100, 60, Topic([1; 4]), vec![2]),
+            EnvelopeRejection::VeryOld,
+        ),
+        (
+            Envelope::new(T0 as u32 - 65, 60, Topic([1; 4]), vec![3]),
+            EnvelopeRejection::Expired,
+        ),
+        (env([1; 4], &[3; 100]), EnvelopeRejection::LowPow),
+    ];
+    for (envelope, why) in cases {
+        assert_eq!(w.post(now(), envelope), Err(Error::InvalidEnvelope(why)));
+    }
+    assert_eq!(
+        (
+            EnvelopeRejection::VeryOld.code(),
+            EnvelopeRejection::LowPow.code()
+        ),
+        (1, 2)
+    );
+    assert_eq!(
+        Error::InvalidEnvelope(EnvelopeRejection::LowPow).to_string(),
+        "invalid envelope: envelope with low PoW"
+    );
 }
 
 #[test]
