@@ -1,4 +1,6 @@
-use sha3::Digest;
+/// The trait behind [`Keccak256`]'s `new` / `update` / `finalize`,
+/// re-exported so callers need no direct `sha3` dependency.
+pub use sha3::Digest;
 pub use sha3::Keccak256;
 
 /// Keccak-256 (the pre-NIST padding Ethereum uses, not SHA3-256).
@@ -7,8 +9,7 @@ pub use sha3::Keccak256;
 /// gives the same digest:
 ///
 /// ```
-/// use status_core::{keccak256, Keccak256};
-/// use sha3::Digest;
+/// use status_core::{keccak256, Digest, Keccak256};
 ///
 /// assert_eq!(
 ///     hex::encode(keccak256(b"")),

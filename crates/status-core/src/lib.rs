@@ -25,6 +25,6 @@ mod time;
 
 pub use enode::Enode;
 pub use error::KeyError;
-pub use hash::{keccak256, Keccak256};
+pub use hash::{keccak256, Digest, Keccak256};
 pub use keys::{ecdh_x, NodeId, PublicKey, RecoverableSignature, SecretKey};
 pub use time::Timestamp;
