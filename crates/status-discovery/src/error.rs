@@ -22,6 +22,15 @@ pub enum Error {
         /// The limit ([`crate::enr::MAX_RECORD_SIZE`]).
         max: usize,
     },
+    /// More discovery topics than a record carries
+    /// ([`crate::discv5::topic::MAX_TOPICS`]).
+    #[error("{got} discovery topics, the limit is {max}")]
+    TooManyTopics {
+        /// Topics given.
+        got: usize,
+        /// The limit.
+        max: usize,
+    },
     /// Bytes follow the record's RLP list.
     #[error("{0} trailing bytes after the node record")]
     TrailingBytes(usize),

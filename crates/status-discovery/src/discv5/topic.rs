@@ -23,7 +23,8 @@ pub const WHISPERMAIL: &str = "whispermail";
 /// At most this many topics are read from one record.
 pub const MAX_TOPICS: usize = 16;
 
-/// Sets the record's topic list (sign the builder afterwards).
+/// Sets the record's topic list (sign the builder afterwards). More than
+/// [`MAX_TOPICS`] is an error rather than a silently shortened list.
 ///
 /// ```
 /// use status_core::SecretKey;
@@ -35,11 +36,23 @@ pub const MAX_TOPICS: usize = 16;
 /// assert_eq!(topics(&enr), [WHISPERMAIL]);
 /// assert!(advertises(&enr, WHISPERMAIL));
 /// assert!(!advertises(&enr, WHISPER));
+///
+/// let many = [WHISPER; 17];
+/// assert!(matches!(
+///     with_topics(Enr::builder(), &many),
+///     Err(status_discovery::Error::TooManyTopics { got: 17, max: 16 })
+/// ));
 /// # Ok::<(), status_discovery::Error>(())
 /// ```
 pub fn with_topics(builder: EnrBuilder, topics: &[&str]) -> Result<EnrBuilder, Error> {
+    if topics.len() > MAX_TOPICS {
+        return Err(Error::TooManyTopics {
+            got: topics.len(),
+            max: MAX_TOPICS,
+        });
+    }
     let mut items = Vec::new();
-    for t in topics.iter().take(MAX_TOPICS) {
+    for t in topics {
         rlp_strict::encode_bytes(&mut items, t.as_bytes());
     }
     builder.insert_raw(TOPICS_KEY.to_vec(), &rlp_strict::encode_list(&items))
