@@ -497,6 +497,83 @@ impl<C: PeerCache> PeerPool<C> {
         }
     }
 
+    /// Makes `enode` a static node of `topic` from now on (a user adds a
+    /// trusted peer at run time): it is dialled at once if not connected,
+    /// re-dialled after back-off, and never dropped for a discovered peer.
+    /// A peer already connected for the topic just becomes static. Adding
+    /// it twice is a no-op; an unknown topic is an [`Error::UnknownTopic`].
+    ///
+    /// ```
+    /// use status_core::Timestamp;
+    /// use status_discovery::peerpool::{Config, Decision, MemoryPeerCache, PeerPool, WHISPER_TOPIC};
+    /// # use status_core::{Enode, SecretKey};
+    /// # let enode = |b: u8| {
+    /// #     let key = SecretKey::from_bytes(&[b; 32]).unwrap();
+    /// #     Enode::new(&key.public_key(), ([10, 0, 0, b], 30303).into())
+    /// # };
+    ///
+    /// let now = Timestamp::from_secs(1_700_000_000);
+    /// let mut pool = PeerPool::new(Config::default(), MemoryPeerCache::default())?;
+    /// pool.start(now);
+    /// while pool.poll_decision().is_some() {}
+    /// pool.add_static_node(now, WHISPER_TOPIC, enode(7))?;
+    /// assert_eq!(
+    ///     pool.poll_decision(),
+    ///     Some(Decision::Dial { topic: WHISPER_TOPIC.into(), enode: enode(7) })
+    /// );
+    /// assert!(pool.remove_static_node(WHISPER_TOPIC, &enode(7).id)?);
+    /// assert!(!pool.remove_static_node(WHISPER_TOPIC, &enode(7).id)?);
+    /// # Ok::<(), status_discovery::Error>(())
+    /// ```
+    pub fn add_static_node(
+        &mut self,
+        now: Timestamp,
+        topic: &str,
+        enode: Enode,
+    ) -> Result<(), Error> {
+        self.last_now = now;
+        let i = self.topic_index(topic)?;
+        let Some(t) = self.topics.get_mut(i) else {
+            return Ok(());
+        };
+        if !t.static_nodes.iter().any(|e| e.id == enode.id) {
+            t.static_nodes.push(enode);
+        }
+        t.candidates.retain(|(e, _)| e.id != enode.id);
+        if let Some(p) = t.connected.get_mut(&enode.id) {
+            p.is_static = true;
+        }
+        if let Some((p, _)) = t.dialing.get_mut(&enode.id) {
+            p.is_static = true;
+        }
+        // A static node is not kept off by an earlier failure.
+        self.backoff.remove(&enode.id);
+        if self.started {
+            self.fill(now, i);
+        }
+        Ok(())
+    }
+
+    /// Stops treating the peer `id` as a static node of `topic`; returns
+    /// whether it was one. A connection to it stays up, as an ordinary
+    /// peer that can be dropped when the topic is over `max`; disconnect
+    /// it to be rid of it.
+    pub fn remove_static_node(&mut self, topic: &str, id: &NodeId) -> Result<bool, Error> {
+        let i = self.topic_index(topic)?;
+        let Some(t) = self.topics.get_mut(i) else {
+            return Ok(false);
+        };
+        let before = t.static_nodes.len();
+        t.static_nodes.retain(|e| e.id != *id);
+        if let Some(p) = t.connected.get_mut(id) {
+            p.is_static = false;
+        }
+        if let Some((p, _)) = t.dialing.get_mut(id) {
+            p.is_static = false;
+        }
+        Ok(t.static_nodes.len() != before)
+    }
+
     /// A discovery method found `enode` for `topic`.
     ///
     /// The peer is dialled at once if the topic has room, else kept as a

@@ -454,3 +454,55 @@ fn memory_cache_is_bounded() {
     }
     assert_eq!(c.peers("t", 10), [node(5), node(4)]);
 }
+
+#[test]
+fn a_static_node_added_at_run_time_is_dialled_and_survives_a_full_topic() {
+    let now = Timestamp::from_secs(1_700_000_000);
+    let mut p = pool();
+    p.start(now);
+    drain(&mut p);
+    for i in 1..=3 {
+        p.handle_found(now, WHISPER_TOPIC, node(i)).unwrap();
+        p.handle_connected(now, &node(i).id);
+    }
+    drain(&mut p);
+    // The topic is full (max 3): a static node is dialled anyway, and a
+    // discovered peer makes room for it once it is connected.
+    p.add_static_node(now, WHISPER_TOPIC, node(9)).unwrap();
+    assert_eq!(dials(&drain(&mut p)), [node(9)]);
+    p.handle_connected(now, &node(9).id);
+    let drops: Vec<Decision> = drain(&mut p)
+        .into_iter()
+        .filter(|d| matches!(d, Decision::Drop { .. }))
+        .collect();
+    assert_eq!(drops.len(), 1);
+    assert!(!matches!(&drops[0], Decision::Drop { enode, .. } if *enode == node(9)));
+    // Added twice: nothing new.
+    p.add_static_node(now, WHISPER_TOPIC, node(9)).unwrap();
+    assert!(dials(&drain(&mut p)).is_empty());
+    assert_eq!(
+        p.add_static_node(now, "nope", node(9)),
+        Err(Error::UnknownTopic("nope".into()))
+    );
+}
+
+#[test]
+fn a_removed_static_node_is_not_dialled_again() {
+    let now = Timestamp::from_secs(1_700_000_000);
+    let mut p = pool();
+    p.add_static_node(now, WHISPER_TOPIC, node(9)).unwrap();
+    p.start(now);
+    assert_eq!(dials(&drain(&mut p)), [node(9)]);
+    assert_eq!(p.remove_static_node(WHISPER_TOPIC, &node(9).id), Ok(true));
+    // Its dial fails: as an ordinary peer it backs off, and once forgotten
+    // (max_dial_failures) it is never dialled again.
+    let mut t = now;
+    for _ in 0..10 {
+        p.handle_dial_failed(t, &node(9).id);
+        t = t + Duration::from_secs(3600);
+        p.handle_timeout(t);
+        drain(&mut p);
+    }
+    assert!(dials(&drain(&mut p)).is_empty());
+    assert_eq!(p.remove_static_node(WHISPER_TOPIC, &node(9).id), Ok(false));
+}
