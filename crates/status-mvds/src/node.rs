@@ -272,6 +272,13 @@ impl<P: Peer, S: StateStore<P>> Mvds<P, S> {
         &self.store
     }
 
+    /// The state store, mutably: a persistent store flushes what changed
+    /// after each call (the protocol layer's journal). Writing records
+    /// behind the node's back is the caller's responsibility.
+    pub fn store_mut(&mut self) -> &mut S {
+        &mut self.store
+    }
+
     /// Gives the store back, e.g. to restore the node later with
     /// [`with_store`](Self::with_store). Pending acks are dropped.
     pub fn into_store(self) -> S {
