@@ -25,6 +25,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod generate;
 pub mod peers;
 mod tape;
 
@@ -43,8 +44,15 @@ pub const VECTORS_ENV: &str = "STATUS_RS_VECTORS";
 pub fn vectors_dir() -> PathBuf {
     match std::env::var_os(VECTORS_ENV) {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/vectors")),
+        _ => embedded_dir(),
     }
+}
+
+/// The copy of the vector tree embedded in this crate, whatever
+/// `STATUS_RS_VECTORS` says: for checks of the copy itself (that it is a
+/// faithful transcription of a spec), which mean nothing for another set.
+pub fn embedded_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/vectors"))
 }
 
 /// Reads and parses the JSON file at `rel` under [`vectors_dir`], e.g.
