@@ -25,10 +25,12 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod coverage;
 pub mod generate;
 pub mod peers;
 mod tape;
 
+pub use coverage::Coverage;
 pub use tape::Tape;
 
 use std::path::PathBuf;
@@ -105,17 +107,81 @@ pub fn cases(rel: &str) -> Vec<Value> {
 /// If the field is missing, not a string, or not valid hex; the message
 /// names the key (and the case's `description` when it has one).
 pub fn hex_field(v: &Value, key: &str) -> Vec<u8> {
-    let what = || match v.get("description").and_then(Value::as_str) {
+    let s = str_field(v, key);
+    let digits = s.strip_prefix("0x").unwrap_or(s);
+    hex::decode(digits)
+        .unwrap_or_else(|e| panic!("{} is not valid hex ({e}): {s:?}", field_name(v, key)))
+}
+
+/// The `description` of a case, or `<no description>`: for messages.
+pub fn description(case: &Value) -> &str {
+    case.get("description")
+        .and_then(Value::as_str)
+        .unwrap_or("<no description>")
+}
+
+/// "field `key` of case "…"" for panic messages.
+fn field_name(v: &Value, key: &str) -> String {
+    match v.get("description").and_then(Value::as_str) {
         Some(d) => format!("field `{key}` of case \"{d}\""),
         None => format!("field `{key}`"),
-    };
-    let s = match v.get(key) {
-        Some(Value::String(s)) => s,
-        Some(other) => panic!("{} is not a string: {other}", what()),
-        None => panic!("{} is missing", what()),
-    };
-    let digits = s.strip_prefix("0x").unwrap_or(s);
-    hex::decode(digits).unwrap_or_else(|e| panic!("{} is not valid hex ({e}): {s:?}", what()))
+    }
+}
+
+fn field<'a>(v: &'a Value, key: &str) -> &'a Value {
+    v.get(key)
+        .unwrap_or_else(|| panic!("{} is missing", field_name(v, key)))
+}
+
+/// The string field `key` of `v`.
+///
+/// # Panics
+/// If it is missing or not a string; the message names the key and case.
+pub fn str_field<'a>(v: &'a Value, key: &str) -> &'a str {
+    match field(v, key) {
+        Value::String(s) => s,
+        other => panic!("{} is not a string: {other}", field_name(v, key)),
+    }
+}
+
+/// The unsigned integer field `key` of `v`.
+///
+/// # Panics
+/// If it is missing or not a non-negative integer below 2^64.
+pub fn u64_field(v: &Value, key: &str) -> u64 {
+    let x = field(v, key);
+    x.as_u64()
+        .unwrap_or_else(|| panic!("{} is not a u64: {x}", field_name(v, key)))
+}
+
+/// The signed integer field `key` of `v`.
+///
+/// # Panics
+/// If it is missing or not an integer in the i64 range.
+pub fn i64_field(v: &Value, key: &str) -> i64 {
+    let x = field(v, key);
+    x.as_i64()
+        .unwrap_or_else(|| panic!("{} is not an i64: {x}", field_name(v, key)))
+}
+
+/// The number field `key` of `v`, as an f64.
+///
+/// # Panics
+/// If it is missing or not a number.
+pub fn f64_field(v: &Value, key: &str) -> f64 {
+    let x = field(v, key);
+    x.as_f64()
+        .unwrap_or_else(|| panic!("{} is not a number: {x}", field_name(v, key)))
+}
+
+/// The boolean field `key` of `v`.
+///
+/// # Panics
+/// If it is missing or not a boolean.
+pub fn bool_field(v: &Value, key: &str) -> bool {
+    let x = field(v, key);
+    x.as_bool()
+        .unwrap_or_else(|| panic!("{} is not a boolean: {x}", field_name(v, key)))
 }
 
 #[cfg(test)]
@@ -182,6 +248,25 @@ mod tests {
         assert_eq!(hex_field(&v, "a"), [0x00, 0xff]);
         assert_eq!(hex_field(&v, "b"), [0x01, 0x02]);
         assert_eq!(hex_field(&v, "c"), Vec::<u8>::new());
+    }
+
+    #[test]
+    fn typed_fields_read_and_name_the_case_when_wrong() {
+        let v = serde_json::json!({
+            "description": "c", "s": "x", "u": 7, "i": -7, "f": 0.5, "b": true
+        });
+        assert_eq!(str_field(&v, "s"), "x");
+        assert_eq!(u64_field(&v, "u"), 7);
+        assert_eq!(i64_field(&v, "i"), -7);
+        assert_eq!(f64_field(&v, "f"), 0.5);
+        assert!(bool_field(&v, "b"));
+        assert_eq!(description(&v), "c");
+        let err = std::panic::catch_unwind(|| u64_field(&v, "i")).unwrap_err();
+        let msg = err.downcast_ref::<String>().unwrap();
+        assert!(
+            msg.contains("field `i` of case \"c\" is not a u64"),
+            "{msg}"
+        );
     }
 
     #[test]
