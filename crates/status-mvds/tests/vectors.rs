@@ -1,75 +1,94 @@
-//! status-go v0.55.1 (vacp2p/mvds) vectors: message encoding, message ids
-//! and payload encoding, every case of `status-go/mvds.json`.
+//! status-go v0.55.1 (vacp2p/mvds) vectors, every case of
+//! `status-go/mvds.json`.
+//!
+//! Kinds checked here, and how:
+//! - `message`: the Message built from `group_id`, `timestamp` and `body`
+//!   encodes to `protobuf`, `protobuf` decodes to it, and its id is `id`.
+//! - `payload`: `protobuf` decodes with a record bound of exactly its
+//!   `n_acks + n_offers + n_requests + n_messages` (and fails one below),
+//!   each list has its documented length, every carried message re-encodes
+//!   to its own bytes, and the payload re-encodes to `protobuf` (MVDS
+//!   payloads have no map fields, so vacp2p/mvds's bytes are canonical).
+//!
+//! Nothing here assumes what a payload's ids name: MVDS lets acks, offers
+//! and requests name any message, carried or not.
 
-use status_mvds::{decode_payload, encode_payload, Message, MessageId, Payload};
+use status_mvds::{decode_payload, encode_payload, Error, Message, MessageId, Payload};
 use status_proto::Message as _;
+use status_vectors::{cases, description, hex_field, i64_field, u64_field, Coverage};
 
-fn i64_field(case: &serde_json::Value, name: &str) -> i64 {
-    case[name]
-        .as_i64()
-        .unwrap_or_else(|| panic!("field {name} is not an integer"))
-}
+const FILE: &str = "status-go/mvds.json";
 
 #[test]
 fn every_mvds_vector_matches() {
-    let cases = status_vectors::cases("status-go/mvds.json");
-    let (mut messages, mut payloads) = (0, 0);
-    for case in &cases {
-        let desc = case["description"].as_str().unwrap_or("?");
-        let wire = status_vectors::hex_field(case, "protobuf");
+    let all = cases(FILE);
+    let mut seen = Coverage::new(FILE, all.len());
+    for case in &all {
+        let desc = description(case);
+        let wire = hex_field(case, "protobuf");
         match case["kind"].as_str() {
             Some("message") => {
                 let msg = Message {
-                    group_id: status_vectors::hex_field(case, "group_id"),
+                    group_id: hex_field(case, "group_id"),
                     timestamp: i64_field(case, "timestamp"),
-                    body: status_vectors::hex_field(case, "body"),
+                    body: hex_field(case, "body"),
                 };
                 assert_eq!(msg.encode_to_vec(), wire, "{desc}: encoding");
-                assert_eq!(Message::decode(wire.as_slice()).unwrap(), msg, "{desc}");
-                let id = status_vectors::hex_field(case, "id");
-                assert_eq!(MessageId::of(&msg).0.as_slice(), id, "{desc}: id");
-                messages += 1;
+                let decoded = Message::decode(wire.as_slice())
+                    .unwrap_or_else(|e| panic!("{desc}: decode: {e}"));
+                assert_eq!(decoded, msg, "{desc}: decode");
+                assert_eq!(
+                    MessageId::of(&msg).0.as_slice(),
+                    hex_field(case, "id"),
+                    "{desc}: id"
+                );
+                seen.check("message");
             }
             Some("payload") => {
-                let p: Payload = decode_payload(&wire, 10_000).unwrap();
+                let n = |field| {
+                    usize::try_from(u64_field(case, field))
+                        .unwrap_or_else(|_| panic!("{desc}: {field} overflows usize"))
+                };
+                let records = n("n_acks") + n("n_offers") + n("n_requests") + n("n_messages");
+                let p: Payload = decode_payload(&wire, records)
+                    .unwrap_or_else(|e| panic!("{desc}: decode: {e}"));
+                if records > 0 {
+                    assert_eq!(
+                        decode_payload(&wire, records - 1),
+                        Err(Error::TooManyRecords {
+                            got: records,
+                            max: records - 1
+                        }),
+                        "{desc}: record bound"
+                    );
+                }
                 for (field, got) in [
                     ("n_acks", p.acks.len()),
                     ("n_offers", p.offers.len()),
                     ("n_requests", p.requests.len()),
                     ("n_messages", p.messages.len()),
                 ] {
-                    assert_eq!(i64_field(case, field) as usize, got, "{desc}: {field}");
+                    assert_eq!(n(field), got, "{desc}: {field}");
+                }
+                for m in &p.messages {
+                    let bytes = m.encode_to_vec();
+                    assert_eq!(
+                        Message::decode(bytes.as_slice()).as_ref(),
+                        Ok(m),
+                        "{desc}: carried message"
+                    );
                 }
                 let mut again = Vec::new();
                 encode_payload(&p, &mut again);
-                assert_eq!(again, wire, "{desc}: re-encoding");
-                payloads += 1;
+                assert_eq!(
+                    hex::encode(again),
+                    hex::encode(&wire),
+                    "{desc}: re-encoding"
+                );
+                seen.check("payload");
             }
             other => panic!("{desc}: unknown kind {other:?}"),
         }
     }
-    assert_eq!(messages + payloads, cases.len());
-    assert!(messages > 0 && payloads > 0);
-}
-
-#[test]
-fn payload_ids_are_message_ids_of_the_vector_messages() {
-    // The "acks + offers + requests + messages" case carries the ids of the
-    // messages it carries: check that ids and messages agree.
-    for case in status_vectors::cases("status-go/mvds.json") {
-        if case["kind"] != "payload" {
-            continue;
-        }
-        let p = decode_payload(&status_vectors::hex_field(&case, "protobuf"), 10_000).unwrap();
-        let ids: Vec<Vec<u8>> = p
-            .messages
-            .iter()
-            .map(|m| MessageId::of(m).0.to_vec())
-            .collect();
-        for id in p.acks.iter().chain(&p.offers).chain(&p.requests) {
-            if !p.messages.is_empty() {
-                assert!(ids.contains(id), "{}", case["description"]);
-            }
-        }
-    }
+    seen.finish(&["message", "payload"]);
 }
