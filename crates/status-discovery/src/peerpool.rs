@@ -521,8 +521,11 @@ impl<C: PeerCache> PeerPool<C> {
     ///     pool.poll_decision(),
     ///     Some(Decision::Dial { topic: WHISPER_TOPIC.into(), enode: enode(7) })
     /// );
-    /// assert!(pool.remove_static_node(WHISPER_TOPIC, &enode(7).id)?);
-    /// assert!(!pool.remove_static_node(WHISPER_TOPIC, &enode(7).id)?);
+    /// assert!(pool.remove_static_node(now, WHISPER_TOPIC, &enode(7).id)?);
+    /// assert!(!pool.remove_static_node(now, WHISPER_TOPIC, &enode(7).id)?);
+    /// // Forgotten: the end of its dial is not the pool's business any more.
+    /// pool.handle_dial_failed(now, &enode(7).id);
+    /// assert_eq!(pool.poll_decision(), None);
     /// # Ok::<(), status_discovery::Error>(())
     /// ```
     pub fn add_static_node(
@@ -554,24 +557,36 @@ impl<C: PeerCache> PeerPool<C> {
         Ok(())
     }
 
-    /// Stops treating the peer `id` as a static node of `topic`; returns
-    /// whether it was one. A connection to it stays up, as an ordinary
-    /// peer that can be dropped when the topic is over `max`; disconnect
-    /// it to be rid of it.
-    pub fn remove_static_node(&mut self, topic: &str, id: &NodeId) -> Result<bool, Error> {
+    /// Stops treating the peer `id` as a static node of `topic` and
+    /// forgets it: a connection or dial to it no longer counts for the
+    /// topic (its end is not reported back, nor is it re-dialled), and
+    /// its place is filled from the candidates. Disconnect it to be rid
+    /// of it. Returns whether it was a static node.
+    pub fn remove_static_node(
+        &mut self,
+        now: Timestamp,
+        topic: &str,
+        id: &NodeId,
+    ) -> Result<bool, Error> {
+        self.last_now = now;
         let i = self.topic_index(topic)?;
         let Some(t) = self.topics.get_mut(i) else {
             return Ok(false);
         };
         let before = t.static_nodes.len();
         t.static_nodes.retain(|e| e.id != *id);
-        if let Some(p) = t.connected.get_mut(id) {
-            p.is_static = false;
+        let was = t.static_nodes.len() != before;
+        if was {
+            t.connected.remove(id);
+            t.dialing.remove(id);
+            t.candidates.retain(|(e, _)| e.id != *id);
+            self.backoff.remove(id);
+            if self.started {
+                self.fill(now, i);
+                self.update_mode(now, i);
+            }
         }
-        if let Some((p, _)) = t.dialing.get_mut(id) {
-            p.is_static = false;
-        }
-        Ok(t.static_nodes.len() != before)
+        Ok(was)
     }
 
     /// A discovery method found `enode` for `topic`.

@@ -493,9 +493,11 @@ fn a_removed_static_node_is_not_dialled_again() {
     p.add_static_node(now, WHISPER_TOPIC, node(9)).unwrap();
     p.start(now);
     assert_eq!(dials(&drain(&mut p)), [node(9)]);
-    assert_eq!(p.remove_static_node(WHISPER_TOPIC, &node(9).id), Ok(true));
-    // Its dial fails: as an ordinary peer it backs off, and once forgotten
-    // (max_dial_failures) it is never dialled again.
+    assert_eq!(
+        p.remove_static_node(now, WHISPER_TOPIC, &node(9).id),
+        Ok(true)
+    );
+    // Forgotten: its dial failing is not reported as a failure to retry.
     let mut t = now;
     for _ in 0..10 {
         p.handle_dial_failed(t, &node(9).id);
@@ -504,5 +506,8 @@ fn a_removed_static_node_is_not_dialled_again() {
         drain(&mut p);
     }
     assert!(dials(&drain(&mut p)).is_empty());
-    assert_eq!(p.remove_static_node(WHISPER_TOPIC, &node(9).id), Ok(false));
+    assert_eq!(
+        p.remove_static_node(now, WHISPER_TOPIC, &node(9).id),
+        Ok(false)
+    );
 }
