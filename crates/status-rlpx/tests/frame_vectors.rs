@@ -1,6 +1,11 @@
 //! RLPx frames captured from go-ethereum v1.9.5 as vendored in status-go
-//! v0.55.1 (`status-go/rlpx.json`): every frame is re-encoded byte for byte
-//! and decoded, whole and one byte at a time.
+//! v0.55.1 (`status-go/rlpx.json`), kind `frames` (each over the
+//! `handshake` case of the same `name`): every frame, in its case's order,
+//! is re-encoded byte for byte and decoded, whole and one byte at a time,
+//! with the snappy setting and the expected outcome (`decode_ok`) the frame
+//! records; the vector's own lengths, header and MACs agree with its bytes.
+//! The first frame each side sent in each case is also flipped bit by bit,
+//! cut short and decoded under a too small frame limit.
 
 use serde_json::Value;
 use status_rlpx::frame::{frame_len, FrameCodec, MAX_FRAME_SIZE};
@@ -115,7 +120,11 @@ fn every_frame_encodes_and_decodes_exactly() {
 
         let mut count = 0;
         for frame in frames(&case) {
-            let what = format!("mode {mode}, frame {}", str_field(frame, "description"));
+            let what = format!(
+                "{} (mode {mode}), frame {}",
+                status_vectors::description(&case),
+                str_field(frame, "description")
+            );
             let code = u64_field(frame, "code");
             let payload = hex_field(frame, "payload");
             let on_wire = hex_field(frame, "payload_on_wire");
@@ -194,30 +203,57 @@ fn every_frame_encodes_and_decodes_exactly() {
     }
 }
 
-/// The first frame of the first case, with fresh codecs for it.
-fn first_frame() -> (Secrets, Vec<u8>, usize) {
-    let (hs, case) = frames_cases().remove(0);
-    let frame = frames(&case).first().expect("a frame").clone();
-    assert!(from_initiator(&frame));
-    let on_wire = hex_field(&frame, "payload_on_wire");
-    let code_len = if u64_field(&frame, "code") < 0x80 {
-        1
-    } else {
-        2
-    };
-    (
-        secrets(&hs["recipient_secrets"]),
-        hex_field(&frame, "frame"),
-        code_len + on_wire.len(),
-    )
+/// The first frame each side sent in every frames case (the only frames a
+/// fresh receiving codec can take), with the receiver's secrets and the
+/// frame's size before padding.
+fn first_frames() -> Vec<(String, Secrets, Vec<u8>, usize)> {
+    let mut out = Vec::new();
+    for (hs, case) in frames_cases() {
+        for initiator_sends in [true, false] {
+            let Some(frame) = frames(&case)
+                .iter()
+                .find(|f| from_initiator(f) == initiator_sends)
+            else {
+                continue;
+            };
+            let on_wire = hex_field(frame, "payload_on_wire");
+            let code_len = if u64_field(frame, "code") < 0x80 {
+                1
+            } else {
+                2
+            };
+            let receiver = if initiator_sends {
+                "recipient_secrets"
+            } else {
+                "initiator_secrets"
+            };
+            out.push((
+                format!(
+                    "{}: {}",
+                    status_vectors::description(&case),
+                    str_field(frame, "description")
+                ),
+                secrets(&hs[receiver]),
+                hex_field(frame, "frame"),
+                code_len + on_wire.len(),
+            ));
+        }
+    }
+    assert!(!out.is_empty(), "no frames in {FILE}");
+    out
 }
 
 #[test]
 fn any_flipped_bit_fails_its_mac() {
-    let (resp, bytes, _) = first_frame();
+    for (what, resp, bytes, _) in first_frames() {
+        any_flipped_bit_fails(&what, &resp, &bytes);
+    }
+}
+
+fn any_flipped_bit_fails(what: &str, resp: &Secrets, bytes: &[u8]) {
     for i in 0..bytes.len() {
         for bit in 0..8 {
-            let mut bad = bytes.clone();
+            let mut bad = bytes.to_vec();
             bad[i] ^= 1 << bit;
             let mut rx = FrameCodec::new(resp.clone(), MAX_FRAME_SIZE);
             let want = if i < 32 {
@@ -225,41 +261,55 @@ fn any_flipped_bit_fails_its_mac() {
             } else {
                 Error::BadFrameMac
             };
-            assert_eq!(rx.decode(&mut bad), Err(want.clone()), "byte {i} bit {bit}");
+            assert_eq!(
+                rx.decode(&mut bad),
+                Err(want.clone()),
+                "{what}: byte {i} bit {bit}"
+            );
             // poisoned: the intact frame does not help any more
-            assert_eq!(rx.decode(&mut bytes.clone()), Err(want));
+            assert_eq!(rx.decode(&mut bytes.to_vec()), Err(want), "{what}");
         }
     }
 }
 
 #[test]
 fn truncated_input_needs_more_bytes() {
-    let (resp, bytes, _) = first_frame();
-    for n in 0..bytes.len() {
-        let mut rx = FrameCodec::new(resp.clone(), MAX_FRAME_SIZE);
-        let mut prefix = bytes[..n].to_vec();
-        assert_eq!(rx.decode(&mut prefix), Ok(None), "prefix of {n} bytes");
-        // and the rest completes it
-        let mut whole = bytes.clone();
-        assert!(
-            matches!(rx.decode(&mut whole), Ok(Some(_))),
-            "prefix of {n} bytes"
-        );
+    for (what, resp, bytes, _) in first_frames() {
+        for n in 0..bytes.len() {
+            let mut rx = FrameCodec::new(resp.clone(), MAX_FRAME_SIZE);
+            let mut prefix = bytes[..n].to_vec();
+            assert_eq!(
+                rx.decode(&mut prefix),
+                Ok(None),
+                "{what}: prefix of {n} bytes"
+            );
+            // and the rest completes it
+            let mut whole = bytes.clone();
+            assert!(
+                matches!(rx.decode(&mut whole), Ok(Some(_))),
+                "{what}: prefix of {n} bytes"
+            );
+        }
     }
 }
 
 #[test]
 fn oversize_header_is_frame_too_large() {
-    let (resp, bytes, frame_size) = first_frame();
-    let mut rx = FrameCodec::new(resp.clone(), frame_size - 1);
-    let mut header = bytes[..32].to_vec();
-    assert_eq!(
-        rx.decode(&mut header),
-        Err(Error::FrameTooLarge {
-            got: frame_size,
-            max: frame_size - 1
-        })
-    );
-    let mut rx = FrameCodec::new(resp, frame_size);
-    assert!(matches!(rx.decode(&mut bytes.clone()), Ok(Some(_))));
+    for (what, resp, bytes, frame_size) in first_frames() {
+        let mut rx = FrameCodec::new(resp.clone(), frame_size - 1);
+        let mut header = bytes[..32].to_vec();
+        assert_eq!(
+            rx.decode(&mut header),
+            Err(Error::FrameTooLarge {
+                got: frame_size,
+                max: frame_size - 1
+            }),
+            "{what}"
+        );
+        let mut rx = FrameCodec::new(resp, frame_size);
+        assert!(
+            matches!(rx.decode(&mut bytes.clone()), Ok(Some(_))),
+            "{what}"
+        );
+    }
 }

@@ -1,11 +1,22 @@
 //! The handshake against recorded bytes: the EIP-8 spec vectors and what
 //! status-go v0.55.1's (go-ethereum v1.9.5) RLPx code sends.
+//!
+//! - spec/eip8-handshake.json, `rlpx_handshake`: every `auth` packet is read
+//!   by B (A's static and ephemeral keys and nonce; the format told by the
+//!   packet's length, as go-ethereum tells it), and paired with every `ack`
+//!   gives the recorded AES and MAC secrets; the pair the
+//!   `connection_secrets_node_B_for_<Auth>_<Ack>` key names also gives B's
+//!   recorded ingress MAC of "foo"; B answering any auth derives the same
+//!   secrets.
+//! - status-go/rlpx.json, kind `handshake`: both packets rebuilt byte for
+//!   byte from the recorded randomness, read by the other side, and every
+//!   derived secret and MAC digest of both sides.
 
 use serde_json::Value;
 use status_core::{PublicKey, SecretKey};
 use status_rlpx::handshake::{AuthFormat, Initiator, Recipient};
 use status_vectors::Tape;
-use status_vectors::{hex_field, load_json};
+use status_vectors::{description, hex_field, load_json, Coverage};
 
 fn key(v: &Value, field: &str) -> SecretKey {
     SecretKey::from_bytes(&hex_field(v, field)).expect("vector key")
@@ -25,9 +36,22 @@ fn eip8_spec_vectors_decode_and_derive_the_spec_secrets() {
     let eph_b = key(hs, "Ephemeral Key B");
     let nonce_a = arr32(hs, "Nonce A");
     let nonce_b = arr32(hs, "Nonce B");
-    let secrets = &hs["connection_secrets_node_B_for_Auth2_Ack2"];
+    // The pair whose secrets and ingress MAC the file records, named by the
+    // key `connection_secrets_node_B_for_<Auth>_<Ack>`.
+    let (secrets_key, mac_pair) = hs
+        .as_object()
+        .expect("rlpx_handshake object")
+        .keys()
+        .find_map(|k| {
+            let pair = k.strip_prefix("connection_secrets_node_B_for_")?;
+            let (a, b) = pair.split_once('_')?;
+            Some((k.clone(), (a.to_lowercase(), b.to_lowercase())))
+        })
+        .expect("a connection_secrets_node_B_for_<Auth>_<Ack> object");
+    let secrets = &hs[&secrets_key];
     let want_aes = hex_field(secrets, "aes-secret");
     let want_mac = hex_field(secrets, "mac-secret");
+    let mut mac_checked = 0;
 
     let packets = hs["packets"].as_array().expect("packets");
     let (auths, acks): (Vec<&Value>, Vec<&Value>) =
@@ -46,10 +70,8 @@ fn eip8_spec_vectors_decode_and_derive_the_spec_secrets() {
         assert_eq!(parsed.remote, key_a.public_key(), "{name}");
         assert_eq!(parsed.remote_ephemeral, eph_a.public_key(), "{name}");
         assert_eq!(parsed.nonce, nonce_a, "{name}");
-        let legacy = auth["description"]
-            .as_str()
-            .unwrap_or("")
-            .contains("v4 format");
+        // go-ethereum reads an auth of exactly the legacy size as legacy.
+        let legacy = packet.len() == status_rlpx::handshake::LEGACY_AUTH_LEN;
         let want = if legacy {
             AuthFormat::Legacy
         } else {
@@ -85,34 +107,43 @@ fn eip8_spec_vectors_decode_and_derive_the_spec_secrets() {
                 want_mac[..],
                 "{name}/{ack_name}"
             );
-            if name == "auth2" && ack_name == "ack2" {
+            if (name, ack_name) == (mac_pair.0.as_str(), mac_pair.1.as_str()) {
                 // B's ingress MAC is A's egress MAC.
                 let foo = done.secrets.egress_mac_digest_after(b"foo");
                 let want = hex_field(&hs["ingress_mac_node_B"], "ingress-mac(\"foo\")");
-                assert_eq!(foo[..], want[..], "ingress-mac(\"foo\")");
+                assert_eq!(foo[..], want[..], "{name}/{ack_name}: ingress-mac(\"foo\")");
+                mac_checked += 1;
             }
         }
     }
-    // Every ack carries B's ephemeral key and nonce: B, answering with them,
-    // derives the same AES and MAC secrets.
-    let (auth, _) = recipient
-        .read_auth(&hex_field(auths[0], "hex"))
-        .expect("auth")
-        .expect("complete");
-    let mut tape = Tape::new();
-    tape.push(&eph_b.to_bytes()[..]);
-    tape.push(&nonce_b);
-    tape.push(&[0u8; 4]);
-    tape.push(&[1u8; 48]);
-    let (_, done) = recipient.respond(&mut tape, &auth, &hex_field(auths[0], "hex"));
-    assert_eq!(done.secrets.aes_secret()[..], want_aes[..]);
-    assert_eq!(done.secrets.mac_secret()[..], want_mac[..]);
+    assert!(
+        mac_checked > 0,
+        "no auth/ack pair named {mac_pair:?} for the ingress MAC"
+    );
+    // Every ack carries B's ephemeral key and nonce: B, answering any auth
+    // with them, derives the same AES and MAC secrets.
+    for auth_v in &auths {
+        let name = auth_v["name_ascii"].as_str().unwrap_or("?");
+        let packet = hex_field(auth_v, "hex");
+        let (auth, _) = recipient
+            .read_auth(&packet)
+            .expect("auth")
+            .expect("complete");
+        let mut tape = Tape::new();
+        tape.push(&eph_b.to_bytes()[..]);
+        tape.push(&nonce_b);
+        tape.push(&[0u8; 4]);
+        tape.push(&[1u8; 48]);
+        let (_, done) = recipient.respond(&mut tape, &auth, &packet);
+        assert_eq!(done.secrets.aes_secret()[..], want_aes[..], "{name}");
+        assert_eq!(done.secrets.mac_secret()[..], want_mac[..], "{name}");
+    }
 }
 
 /// Replays one status-go handshake case through our code with the recorded
 /// randomness and checks every byte and secret.
 fn check_status_go_handshake(case: &Value) {
-    let name = case["name"].as_str().unwrap_or("?");
+    let name = description(case);
     let auth_v = &case["auth"];
     let ack_v = &case["ack"];
     let init_static = key(&case["initiator_static"], "private");
@@ -218,10 +249,17 @@ fn check_status_go_handshake(case: &Value) {
 
 #[test]
 fn status_go_handshakes_reproduce_byte_for_byte() {
-    let cases = status_vectors::cases("status-go/rlpx.json");
-    let handshakes: Vec<&Value> = cases.iter().filter(|c| c["kind"] == "handshake").collect();
-    assert!(!handshakes.is_empty(), "no handshake cases");
-    for case in handshakes {
-        check_status_go_handshake(case);
+    const FILE: &str = "status-go/rlpx.json";
+    let cases = status_vectors::cases(FILE);
+    let mut seen = Coverage::new(FILE, cases.len());
+    for case in &cases {
+        if case["kind"] == "handshake" {
+            check_status_go_handshake(case);
+            seen.check("handshake");
+        } else {
+            // frames: tests/frame_vectors.rs and tests/p2p_vectors.rs
+            seen.elsewhere();
+        }
     }
+    seen.finish(&["handshake"]);
 }

@@ -2,12 +2,13 @@
 //! and the Hellos status-go v0.55.1 sent in `status-go/rlpx.json`.
 
 use serde_json::Value;
-use status_rlpx::p2p::{self, Capability, Hello};
-use status_vectors::hex_field;
+use status_rlpx::p2p::{self, Hello};
+use status_vectors::{description, hex_field};
 
-/// EIP-8, "Test Vectors": a Hello with extra list elements. The EIP's prose
-/// says "version 22"; the bytes say 55 (22 is mork's version). See the
-/// erratum note in the vector file.
+/// EIP-8, "Test Vectors": Hellos with extra list elements decode, and the
+/// additional elements are dropped on re-encoding. (The EIP's prose says
+/// "version 22"; the bytes say 55: see the erratum note in the vector file.
+/// The values themselves are prose there, so only the bytes are checked.)
 #[test]
 fn eip8_hello_with_additional_elements_decodes() {
     let top = status_vectors::load_json("spec/eip8-handshake.json");
@@ -20,27 +21,20 @@ fn eip8_hello_with_additional_elements_decodes() {
         .iter()
         .filter(|e| e.get("name").and_then(Value::as_str) == Some("hello"))
     {
+        let what = description(entry);
         let data = hex_field(entry, "hex");
-        let hello = Hello::decode(&data).expect("EIP-8 hello decodes");
-        assert_eq!(hello.protocol_version, 55);
-        assert_eq!(hello.client_id, "kneth/v0.91/plan9");
-        assert_eq!(
-            hello.capabilities,
-            vec![Capability::new("eth", 61), Capability::new("mork", 22)]
-        );
-        assert_eq!(hello.listen_port, 9999);
-        assert!(hello.node_id.to_string().starts_with("fda1cff674c90c9a"));
-        // the additional elements are dropped on re-encoding
+        let hello = Hello::decode(&data).unwrap_or_else(|e| panic!("{what}: {e}"));
         let again = hello.encode();
-        assert!(again.len() < data.len());
-        assert_eq!(Hello::decode(&again).unwrap(), hello);
+        assert!(again.len() < data.len(), "{what}: nothing dropped");
+        assert_eq!(Hello::decode(&again).as_ref(), Ok(&hello), "{what}");
         seen += 1;
     }
-    assert_eq!(seen, 1);
+    assert!(seen > 0, "no EIP-8 hello");
 }
 
-/// Every Hello frame status-go sent decodes, names a 64-byte node id, and
-/// re-encodes to the same bytes.
+/// Every Hello frame status-go sent decodes, speaks our base protocol
+/// version, names the sender's static key as node id, and re-encodes to the same
+/// bytes (Hello is RLP: one encoding).
 #[test]
 fn status_go_hellos_round_trip() {
     let cases = status_vectors::cases("status-go/rlpx.json");
@@ -64,11 +58,11 @@ fn status_go_hellos_round_trip() {
             .iter()
             .filter(|f| f.get("code").and_then(Value::as_u64) == Some(p2p::HELLO))
         {
+            let what = format!("{}: {}", description(case), description(frame));
             let payload = hex_field(frame, "payload");
-            let hello = Hello::decode(&payload).expect("status-go hello decodes");
-            assert_eq!(hello.protocol_version, p2p::BASE_PROTOCOL_VERSION);
-            assert_eq!(hello.capabilities, vec![Capability::new("waku", 1)]);
-            assert!(hello.client_id.starts_with("holdout-"));
+            let hello = Hello::decode(&payload).unwrap_or_else(|e| panic!("{what}: {e}"));
+            assert_eq!(hello.protocol_version, p2p::BASE_PROTOCOL_VERSION, "{what}");
+            assert!(!hello.capabilities.is_empty(), "{what}: no capability");
             // the node id is the sender's static public key
             let sender = match frame.get("direction").and_then(Value::as_str) {
                 Some("initiator->recipient") => "initiator_static",
@@ -76,12 +70,12 @@ fn status_go_hellos_round_trip() {
                 other => panic!("unknown direction {other:?}"),
             };
             let public = hex_field(&handshake[sender], "public_uncompressed");
-            assert_eq!(hello.node_id.as_bytes()[..], public[1..]);
-            assert_eq!(hex::encode(hello.encode()), hex::encode(&payload));
+            assert_eq!(hello.node_id.as_bytes()[..], public[1..], "{what}");
+            assert_eq!(hex::encode(hello.encode()), hex::encode(&payload), "{what}");
             seen += 1;
         }
     }
-    assert!(seen >= 2, "expected both sides' Hello");
+    assert!(seen > 0, "no Hello frame in the status-go captures");
 }
 
 /// Ping and Pong carry `rlp([])` in the vectors, as [`p2p::PING_PAYLOAD`].
@@ -99,10 +93,16 @@ fn status_go_ping_pong_payloads() {
         {
             let code = frame.get("code").and_then(Value::as_u64);
             if code == Some(p2p::PING) || code == Some(p2p::PONG) {
-                assert_eq!(hex_field(frame, "payload"), p2p::PING_PAYLOAD);
+                assert_eq!(
+                    hex_field(frame, "payload"),
+                    p2p::PING_PAYLOAD,
+                    "{}: {}",
+                    description(case),
+                    description(frame)
+                );
                 seen += 1;
             }
         }
     }
-    assert!(seen >= 2);
+    assert!(seen > 0, "no Ping or Pong frame in the status-go captures");
 }
