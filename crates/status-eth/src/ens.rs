@@ -224,7 +224,7 @@ pub enum Contenthash {
     Swarm(Vec<u8>),
     /// Any other multicodec.
     Other {
-        /// The protocol code.
+        /// The protocol code (below 2^63: a multiformats varint).
         codec: u64,
         /// The value bytes.
         value: Vec<u8>,
@@ -280,7 +280,9 @@ impl Contenthash {
         })
     }
 
-    /// The bytes a resolver stores.
+    /// The bytes a resolver stores. Multiformats varints carry at most 63
+    /// bits (9 bytes), so an `Other` codec must be below 2^63 to decode
+    /// back.
     pub fn encode(&self) -> Vec<u8> {
         let (codec, value) = match self {
             Contenthash::Ipfs(v) => (0xe3, v),

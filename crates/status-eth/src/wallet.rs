@@ -51,7 +51,8 @@ pub struct WalletConfig {
     /// Smallest gas limit used for an estimated transaction (status-go's
     /// `defaultGas`: 90000).
     pub min_gas: u64,
-    /// Operations in progress plus undrained outputs, at most.
+    /// Operations in progress plus undrained events, at most (each
+    /// operation has at most one request in flight).
     pub max_operations: usize,
     /// Largest response body accepted.
     pub max_response_bytes: usize,
@@ -444,6 +445,8 @@ pub struct Wallet {
     ens_checking: HashSet<PublicKey>,
     /// Sends that were handed an address and start at the end of this input.
     pending_starts: Vec<OpId>,
+    /// Events in `output` (requests are bounded by `ops`: one each).
+    queued_events: usize,
     next_op: u64,
     next_request: u64,
 }
@@ -472,6 +475,7 @@ impl Wallet {
             output: VecDeque::new(),
             ens_checking: HashSet::new(),
             pending_starts: Vec::new(),
+            queued_events: 0,
             next_op: 0,
             next_request: 1,
         }
@@ -512,7 +516,7 @@ impl Wallet {
     }
 
     fn reserve(&mut self) -> Result<OpId, Error> {
-        if self.ops.len() + self.output.len() >= self.config.max_operations {
+        if self.ops.len() + self.queued_events >= self.config.max_operations {
             return Err(Error::TooManyOperations {
                 max: self.config.max_operations,
             });
@@ -738,7 +742,11 @@ impl Wallet {
 
     /// The next thing to do or to tell.
     pub fn poll_output(&mut self) -> Option<Output> {
-        self.output.pop_front()
+        let out = self.output.pop_front();
+        if let Some(Output::Event(_)) = out {
+            self.queued_events -= 1;
+        }
+        out
     }
 
     /// When [`Wallet::handle_timeout`] should next be called, and why.
@@ -759,7 +767,7 @@ impl Wallet {
             .map(|s| (Timestamp::from_secs(s), "ens recheck"));
         // An ENS check already due but not startable (full) would spin;
         // only report it when it lies ahead or can start.
-        let ens = ens.filter(|_| self.ops.len() + self.output.len() < self.config.max_operations);
+        let ens = ens.filter(|_| self.ops.len() + self.queued_events < self.config.max_operations);
         requests.chain(polls).chain(ens).min_by_key(|(at, _)| *at)
     }
 
@@ -811,7 +819,7 @@ impl Wallet {
             .collect();
         for check in due {
             if self.start_cached_check(now, check).is_none()
-                && self.ops.len() + self.output.len() >= self.config.max_operations
+                && self.ops.len() + self.queued_events >= self.config.max_operations
             {
                 break;
             }
@@ -839,6 +847,7 @@ impl Wallet {
     }
 
     fn event(&mut self, event: Event) {
+        self.queued_events += 1;
         self.output.push_back(Output::Event(event));
     }
 
