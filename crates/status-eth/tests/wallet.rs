@@ -486,10 +486,13 @@ fn answer_once(w: &mut Wallet, body: impl Fn(u64) -> String) -> Event {
     e
 }
 
+/// A scripted answer to the request with this id.
+type Answer = Box<dyn Fn(u64) -> String>;
+
 #[test]
 fn hostile_answers_are_typed_errors() {
     let huge = format!("0x1{}", "0".repeat(64));
-    let cases: Vec<(Box<dyn Fn(u64) -> String>, Error)> = vec![
+    let cases: Vec<(Answer, Error)> = vec![
         (
             Box::new(|_| "<html>bad gateway</html>".into()),
             Error::Malformed {
