@@ -1,9 +1,16 @@
 //! EIP-778 vectors (spec/enr-eip778.json, every case) and the record rules
 //! of devp2p `enr.md`, one test per rule.
+//!
+//! Each case: `enr_text` parses to the record whose RLP is `rlp_hex` and
+//! prints back; `node_id`, `seq`, `identity_scheme`, the printed
+//! `rlp_structure` and the `decoded` fields match; `private_key` signs the
+//! same record again; no flipped byte or cut of it decodes; the text form's
+//! rules hold for it. The rule tests below build their own records.
 
 use status_core::{keccak256, SecretKey};
 use status_discovery::enr::{Enr, MAX_RECORD_SIZE};
 use status_discovery::Error;
+use status_vectors::{description, hex_field, str_field, u64_field};
 
 const FILE: &str = "spec/enr-eip778.json";
 
@@ -14,23 +21,26 @@ fn rlp_string(s: &[u8]) -> Vec<u8> {
 #[test]
 fn every_eip778_case_decodes_verifies_and_re_signs_bit_for_bit() {
     let cases = status_vectors::cases(FILE);
-    assert!(!cases.is_empty());
+    assert!(!cases.is_empty(), "{FILE}: no cases");
     for case in &cases {
-        let text = case["enr_text"].as_str().unwrap();
-        let rlp_bytes = status_vectors::hex_field(case, "rlp_hex");
-        let enr: Enr = text.parse().unwrap();
-        assert_eq!(enr.as_bytes(), &rlp_bytes[..]);
-        assert_eq!(enr.to_text(), text);
-        assert_eq!(enr.to_string(), text);
-        assert_eq!(Enr::decode(&rlp_bytes).unwrap(), enr);
+        let what = description(case);
+        let text = str_field(case, "enr_text");
+        let rlp_bytes = hex_field(case, "rlp_hex");
+        let enr: Enr = text.parse().unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(enr.as_bytes(), &rlp_bytes[..], "{what}");
+        assert_eq!(enr.to_text(), text, "{what}");
+        assert_eq!(enr.to_string(), text, "{what}");
+        assert_eq!(Enr::decode(&rlp_bytes).as_ref(), Ok(&enr), "{what}");
         assert_eq!(
-            hex::encode(enr.node_id().0),
-            case["node_id"].as_str().unwrap()
+            enr.node_id().0.to_vec(),
+            hex_field(case, "node_id"),
+            "{what}"
         );
-        assert_eq!(enr.seq(), case["seq"].as_u64().unwrap());
+        assert_eq!(enr.seq(), u64_field(case, "seq"), "{what}");
         assert_eq!(
             enr.id(),
-            case["identity_scheme"].as_str().unwrap().as_bytes()
+            str_field(case, "identity_scheme").as_bytes(),
+            "{what}"
         );
 
         // Printed RLP structure: [signature, seq, k, v, ...].
@@ -46,43 +56,49 @@ fn every_eip778_case_decodes_verifies_and_re_signs_bit_for_bit() {
                 }
             })
             .collect();
-        assert_eq!(&enr.signature()[..], &structure[0][..]);
+        assert_eq!(&enr.signature()[..], &structure[0][..], "{what}");
         let seq_bytes = enr.seq().to_be_bytes();
         let skip = seq_bytes.iter().take_while(|&&b| b == 0).count();
-        assert_eq!(&seq_bytes[skip..], &structure[1][..]);
+        assert_eq!(&seq_bytes[skip..], &structure[1][..], "{what}");
         let pairs: Vec<(&[u8], &[u8])> = enr.iter().collect();
-        assert_eq!(pairs.len() * 2, structure.len() - 2);
+        assert_eq!(pairs.len() * 2, structure.len() - 2, "{what}");
         for (i, (k, v)) in pairs.iter().enumerate() {
-            assert_eq!(*k, &structure[2 + 2 * i][..]);
-            assert_eq!(*v, &rlp_string(&structure[3 + 2 * i])[..]);
+            assert_eq!(*k, &structure[2 + 2 * i][..], "{what}");
+            assert_eq!(*v, &rlp_string(&structure[3 + 2 * i])[..], "{what}");
         }
 
         // Decoded fields.
         let decoded = &case["decoded"];
         if let Some(ip) = decoded["ip"].as_str() {
-            assert_eq!(enr.ip4().unwrap().to_string(), ip);
+            assert_eq!(
+                enr.ip4().map(|a| a.to_string()).as_deref(),
+                Some(ip),
+                "{what}"
+            );
         }
         if let Some(udp) = decoded["udp"].as_u64() {
-            assert_eq!(u64::from(enr.udp().unwrap()), udp);
+            assert_eq!(enr.udp().map(u64::from), Some(udp), "{what}");
         }
         if let Some(pk) = decoded["secp256k1"].as_str() {
-            assert_eq!(hex::encode(enr.public_key().to_compressed()), pk);
+            assert_eq!(hex::encode(enr.public_key().to_compressed()), pk, "{what}");
         }
 
         // The private key signs the same record again (RFC 6979 nonces).
-        let key = SecretKey::from_bytes(&status_vectors::hex_field(case, "private_key")).unwrap();
-        assert_eq!(key.public_key(), *enr.public_key());
+        let key = SecretKey::from_bytes(&hex_field(case, "private_key"))
+            .unwrap_or_else(|e| panic!("{what}: {e:?}"));
+        assert_eq!(key.public_key(), *enr.public_key(), "{what}");
         let mut builder = Enr::builder().seq(enr.seq());
         for (k, v) in enr.iter() {
             if k != b"id" && k != b"secp256k1" {
                 builder = builder.insert_raw(k.to_vec(), v).unwrap();
             }
         }
-        assert_eq!(builder.sign(&key).unwrap(), enr);
+        assert_eq!(builder.sign(&key).as_ref(), Ok(&enr), "{what}: re-signed");
         // And the v4 node id is keccak256 of the uncompressed key.
         assert_eq!(
             enr.node_id().0,
-            keccak256(&key.public_key().to_uncompressed()[1..])
+            keccak256(&key.public_key().to_uncompressed()[1..]),
+            "{what}"
         );
     }
 }
@@ -92,16 +108,20 @@ fn every_eip778_case_decodes_verifies_and_re_signs_bit_for_bit() {
 #[test]
 fn any_flipped_byte_is_rejected() {
     for case in &status_vectors::cases(FILE) {
-        let rlp_bytes = status_vectors::hex_field(case, "rlp_hex");
+        let what = description(case);
+        let rlp_bytes = hex_field(case, "rlp_hex");
         for i in 0..rlp_bytes.len() {
             for mask in [0x01u8, 0x80, 0xff] {
                 let mut b = rlp_bytes.clone();
                 b[i] ^= mask;
-                assert!(Enr::decode(&b).is_err(), "byte {i} ^ {mask:#x} accepted");
+                assert!(
+                    Enr::decode(&b).is_err(),
+                    "{what}: byte {i} ^ {mask:#x} accepted"
+                );
             }
         }
         for cut in 0..rlp_bytes.len() {
-            assert!(Enr::decode(&rlp_bytes[..cut]).is_err());
+            assert!(Enr::decode(&rlp_bytes[..cut]).is_err(), "{what}: cut {cut}");
         }
     }
 }
@@ -127,8 +147,9 @@ fn hand_signed(key: &SecretKey, seq: u64, pairs: &[(&[u8], Vec<u8>)]) -> Vec<u8>
     rec.out().to_vec()
 }
 
+/// Any key: the rule tests sign records of their own.
 fn key() -> SecretKey {
-    SecretKey::from_hex("b71c71a67e1177ad4e901695e1b4b9ee17ae16c6668d313eac2f96dbcda3f291").unwrap()
+    SecretKey::from_bytes(&[0x5a; 32]).unwrap()
 }
 
 fn v4_pairs(key: &SecretKey) -> Vec<(&'static [u8], Vec<u8>)> {
@@ -251,19 +272,29 @@ fn odd_key_value_items_and_trailing_bytes_are_rejected() {
 
 #[test]
 fn text_form_is_unpadded_urlsafe_base64_with_prefix() {
-    let case = &status_vectors::cases(FILE)[0];
-    let text = case["enr_text"].as_str().unwrap();
-    assert!(matches!(
-        text.trim_start_matches("enr:").parse::<Enr>(),
-        Err(Error::EnrText(_))
-    ));
-    assert!(matches!(
-        format!("{text}=").parse::<Enr>(),
-        Err(Error::EnrText(_))
-    ));
-    // Standard (not URL-safe) alphabet is rejected.
-    let std_alpha = text.replace('-', "+").replace('_', "/");
-    assert!(std_alpha.parse::<Enr>().is_err());
+    for case in &status_vectors::cases(FILE) {
+        let what = description(case);
+        let text = str_field(case, "enr_text");
+        assert!(
+            matches!(
+                text.trim_start_matches("enr:").parse::<Enr>(),
+                Err(Error::EnrText(_))
+            ),
+            "{what}: no prefix"
+        );
+        assert!(
+            matches!(format!("{text}=").parse::<Enr>(), Err(Error::EnrText(_))),
+            "{what}: padded"
+        );
+        // Standard (not URL-safe) alphabet is rejected when it differs.
+        let std_alpha = text.replace('-', "+").replace('_', "/");
+        if std_alpha != text {
+            assert!(
+                std_alpha.parse::<Enr>().is_err(),
+                "{what}: standard alphabet"
+            );
+        }
+    }
     let long = format!("enr:{}", "A".repeat(2000));
     assert!(matches!(
         long.parse::<Enr>(),
