@@ -1,5 +1,20 @@
 //! Every case of the status-keys vector files, loaded through
-//! status-vectors (so `STATUS_RS_VECTORS` can point at another set).
+//! status-vectors (so `STATUS_RS_VECTORS` can point at another set; `.ci/run`
+//! also runs them on a generated tree). Every input and expected value comes
+//! from the case; failures name its description.
+//!
+//! - spec/bip39-trezor.json: entropy -> words -> entropy, seed with the
+//!   case's passphrase, master xprv; one word changed fails at that word.
+//! - spec/bip32.json `cases`: xprv and xpub at `path`, both parsed back,
+//!   depth, public derivation where the last step is normal; `invalid`: the
+//!   key is rejected as xprv and xpub, with the error the `reason` states.
+//! - status-go/account_derivation.json: wallet address (and, where given,
+//!   private key, public keys, master xprv) at `index`.
+//! - spec/account-serialization.json: `serialize` / `deserialize` to the
+//!   `expected` string, or the named `error`.
+//! - status-go/alias_identicon.json: kinds `alias_seed`, `alias_public_key`,
+//!   `identicon`.
+//! - spec/eip1581-chat-keys.json: the chat key at our chat key path.
 
 use serde_json::Value;
 use status_core::PublicKey;
@@ -7,7 +22,7 @@ use status_keys::{
     alias, deserialize_public_key, serialize_public_key, Account, Address, DerivationPath, Error,
     ExtendedPrivateKey, ExtendedPublicKey, Identicon, Mnemonic, Multibase,
 };
-use status_vectors::{cases, hex_field, load_json};
+use status_vectors::{cases, hex_field, load_json, Coverage};
 
 fn str_field<'a>(case: &'a Value, key: &str) -> &'a str {
     case[key]
@@ -25,9 +40,9 @@ fn bip39_trezor_vectors() {
         let phrase = str_field(case, "mnemonic");
         let passphrase = str_field(case, "passphrase");
 
-        let m = Mnemonic::from_entropy(&entropy).unwrap();
+        let m = Mnemonic::from_entropy(&entropy).unwrap_or_else(|e| panic!("{what}: {e}"));
         assert_eq!(m.phrase(), phrase, "{what}: entropy -> words");
-        let parsed = Mnemonic::parse(phrase).unwrap();
+        let parsed = Mnemonic::parse(phrase).unwrap_or_else(|e| panic!("{what}: {e}"));
         assert_eq!(
             &parsed.to_entropy()[..],
             &entropy[..],
@@ -41,7 +56,7 @@ fn bip39_trezor_vectors() {
             "{what}: seed"
         );
 
-        let master = ExtendedPrivateKey::from_seed(&seed).unwrap();
+        let master = ExtendedPrivateKey::from_seed(&seed).unwrap_or_else(|e| panic!("{what}: {e}"));
         assert_eq!(
             &master.to_xprv()[..],
             str_field(case, "xprv"),
@@ -53,6 +68,7 @@ fn bip39_trezor_vectors() {
 #[test]
 fn bip39_trezor_phrases_with_one_word_changed_fail_at_that_word() {
     for case in cases("spec/bip39-trezor.json") {
+        let what = str_field(&case, "description");
         let phrase = str_field(&case, "mnemonic");
         let words: Vec<&str> = phrase.split(' ').collect();
         for pos in [0, words.len() / 2, words.len() - 1] {
@@ -60,7 +76,8 @@ fn bip39_trezor_phrases_with_one_word_changed_fail_at_that_word() {
             w[pos] = "notaword";
             assert_eq!(
                 Mnemonic::parse(&w.join(" ")),
-                Err(Error::UnknownWord { position: pos + 1 })
+                Err(Error::UnknownWord { position: pos + 1 }),
+                "{what}: word {pos}"
             );
         }
     }
@@ -72,9 +89,14 @@ fn bip32_derivation_vectors_1_to_4() {
     assert!(!all.is_empty());
     for case in &all {
         let what = str_field(case, "description");
-        let master = ExtendedPrivateKey::new_master(&hex_field(case, "seed")).unwrap();
-        let path: DerivationPath = str_field(case, "path").parse().unwrap();
-        let key = master.derive_path(&path).unwrap();
+        let master = ExtendedPrivateKey::new_master(&hex_field(case, "seed"))
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        let path: DerivationPath = str_field(case, "path")
+            .parse()
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        let key = master
+            .derive_path(&path)
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
         assert_eq!(&key.to_xprv()[..], str_field(case, "xprv"), "{what}: xprv");
         let xpub = key.to_extended_public_key();
         assert_eq!(xpub.to_string(), str_field(case, "xpub"), "{what}: xpub");
@@ -142,11 +164,16 @@ fn status_go_wallet_keys_and_addresses() {
         let what = str_field(case, "description");
         let account =
             Account::from_mnemonic(str_field(case, "mnemonic"), str_field(case, "passphrase"))
-                .unwrap();
-        let index = u32::try_from(case["index"].as_u64().unwrap()).unwrap();
-        let address = account.wallet_address(index).unwrap();
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+        let index = u32::try_from(status_vectors::u64_field(case, "index"))
+            .unwrap_or_else(|_| panic!("{what}: index overflows u32"));
+        let address = account
+            .wallet_address(index)
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
         assert_eq!(address.to_string(), str_field(case, "address"), "{what}");
-        let key = account.wallet_key(index).unwrap();
+        let key = account
+            .wallet_key(index)
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
         assert_eq!(
             Address::from_public_key(&key.public_key()),
             address,
@@ -183,13 +210,19 @@ fn status_go_wallet_keys_and_addresses() {
 
 #[test]
 fn public_key_serialization_vectors() {
-    let all = cases("spec/account-serialization.json");
-    assert!(!all.is_empty());
+    const FILE: &str = "spec/account-serialization.json";
+    let all = cases(FILE);
+    let mut seen = Coverage::new(FILE, all.len());
     for case in &all {
         let what = str_field(case, "description");
         let key = str_field(case, "key");
         let base = Multibase::from_code(str_field(case, "output_base"));
         let op = str_field(case, "operation");
+        seen.check(if case.get("expected").is_some() {
+            op
+        } else {
+            "error"
+        });
         let result = base.ok_or(None).and_then(|base| match op {
             "serialize" => serialize_public_key(key, base).map_err(Some),
             "deserialize" => deserialize_public_key(key, base).map_err(Some),
@@ -215,14 +248,17 @@ fn public_key_serialization_vectors() {
             }
         }
     }
+    seen.finish(&["serialize", "deserialize", "error"]);
 }
 
 #[test]
 fn alias_and_identicon_vectors() {
-    let all = cases("status-go/alias_identicon.json");
-    assert!(!all.is_empty());
+    const FILE: &str = "status-go/alias_identicon.json";
+    let all = cases(FILE);
+    let mut seen = Coverage::new(FILE, all.len());
     for case in &all {
         let what = str_field(case, "description");
+        seen.check(str_field(case, "kind"));
         match str_field(case, "kind") {
             "alias_seed" => {
                 let seed = case["seed"].as_u64().unwrap();
@@ -248,6 +284,7 @@ fn alias_and_identicon_vectors() {
             other => panic!("{what}: unknown kind {other}"),
         }
     }
+    seen.finish(&["alias_seed", "alias_public_key", "identicon"]);
 }
 
 #[test]
