@@ -547,6 +547,15 @@ impl<S: SessionStore> Encryptor<S> {
     /// we know no installation of theirs. Our bundle rides along.
     /// Encrypting to our own identity reaches our paired devices.
     ///
+    /// Randomness, in order: for each installation without a usable
+    /// session, in installation id order (the order of `direct_message`),
+    /// the X3DH ephemeral key then the first ratchet key; then our signed
+    /// prekey if we have none or it is due for rotation. Every key is 40
+    /// bytes drawn as Go's `ecdsa.GenerateKey` draws them, so a recorded
+    /// status-go tape replays once its draws are put in this order
+    /// (status-go walks installations in its SQL row order, which is not
+    /// visible on the wire).
+    ///
     /// ```
     /// # use rand_chacha::rand_core::SeedableRng;
     /// # use status_core::{SecretKey, Timestamp};
@@ -580,10 +589,13 @@ impl<S: SessionStore> Encryptor<S> {
         payload: &[u8],
     ) -> Result<ProtocolMessage, Error> {
         let their = their_identity.to_compressed();
-        let targets = self.targets(&their)?;
+        let mut targets = self.targets(&their)?;
         if targets.is_empty() {
             return self.encrypt_dh(now, rng, their_identity, payload);
         }
+        // which installations is decided by recency; the order they draw
+        // their keys in is the order of the map they end up in
+        targets.sort_by(|a, b| a.id.cmp(&b.id));
         let mut direct = BTreeMap::new();
         let prekeys = self.store.our_prekeys()?;
         let current_prekey = prekeys.last().map(|p| p.public);

@@ -82,6 +82,35 @@ pub struct OurPreKey {
 }
 
 impl OurPreKey {
+    /// A signed prekey made elsewhere: moved from another store, restored
+    /// from a backup, or (in the vector replay) the key a recorded session
+    /// used. [`SessionStore::push_our_prekey`] it; the one pushed last is
+    /// the one our bundle announces, with `version`.
+    ///
+    /// ```
+    /// use rand_chacha::rand_core::SeedableRng;
+    /// use status_core::Timestamp;
+    /// use status_encryption::{generate_secret, MemoryStore, OurPreKey, SessionStore};
+    ///
+    /// let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+    /// let secret = generate_secret(&mut rng);
+    /// let public = secret.public_key().to_compressed();
+    /// let mut store = MemoryStore::new();
+    /// store.push_our_prekey(OurPreKey::new(secret, 3, Timestamp::from_secs(1_700_000_000)), 5)?;
+    /// let newest = store.our_prekeys()?.pop().unwrap();
+    /// assert_eq!((newest.public(), newest.version()), (&public, 3));
+    /// # Ok::<(), status_encryption::Error>(())
+    /// ```
+    pub fn new(secret: SecretKey, version: u32, created: Timestamp) -> Self {
+        let public = secret.public_key().to_compressed();
+        OurPreKey {
+            secret,
+            public,
+            version,
+            created,
+        }
+    }
+
     /// The compressed public key (the bundle id peers put in headers).
     pub fn public(&self) -> &KeyBytes {
         &self.public

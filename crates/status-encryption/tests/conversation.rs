@@ -586,3 +586,51 @@ fn sessions_per_identity_are_bounded() {
     );
     assert_eq!(bob.store().session_count(), 2);
 }
+
+/// `encrypt` sets up new sessions in installation id order, whatever the
+/// recency order that picked the installations, so a recorded tape can be
+/// replayed knowing only the `direct_message` map (tests/vectors replays
+/// status-go's and our recordings that way).
+#[test]
+fn new_sessions_draw_their_keys_in_installation_id_order() {
+    use rand_chacha::rand_core::RngCore;
+    use status_vectors::Tape;
+
+    let mut rng = ChaCha20Rng::seed_from_u64(19);
+    let (a, b) = (generate_secret(&mut rng), generate_secret(&mut rng));
+    let b_pub = b.public_key();
+    let mut alice = device(&a, 0, "a");
+    // "z" publishes after "m": most recent first is z, m; id order is m, z
+    let later = T0.saturating_add(std::time::Duration::from_secs(60));
+    for (id, at) in [("m", T0), ("z", later)] {
+        let mut bob = device(&b, 1, id);
+        let code = bob.enc.encrypt_public(at, &mut rng, b"").unwrap();
+        let _ = alice.enc.decrypt(at, &mut rng, &b_pub, &code);
+    }
+    let known = alice.enc.installations(&b_pub).unwrap();
+    let ts = |id: &str| known.iter().find(|i| i.id == id).unwrap().timestamp;
+    assert!(ts("z") > ts("m"));
+
+    // two sessions of two keys each, then alice's own signed prekey
+    let mut bytes = vec![0u8; 5 * 40];
+    rng.fill_bytes(&mut bytes);
+    let mut tape = Tape::new();
+    tape.push(&bytes);
+    let msg = alice.enc.encrypt(later, &mut tape, &b_pub, b"hi").unwrap();
+    assert!(tape.is_empty());
+    let drawn = |n: usize| {
+        let mut one = Tape::new();
+        one.push(&bytes[n * 40..(n + 1) * 40]);
+        generate_secret(&mut one)
+            .public_key()
+            .to_compressed()
+            .to_vec()
+    };
+    for (id, first) in [("m", 0), ("z", 2)] {
+        let dm = &msg.direct_message[id];
+        assert_eq!(dm.x3dh_header.as_ref().unwrap().key, drawn(first), "{id}");
+        assert_eq!(dm.dr_header.as_ref().unwrap().key, drawn(first + 1), "{id}");
+    }
+    let spk = &msg.bundles[0].signed_pre_keys["a"].signed_pre_key;
+    assert_eq!(*spk, drawn(4));
+}
