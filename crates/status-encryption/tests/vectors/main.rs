@@ -1,327 +1,509 @@
-//! status-go v0.55.1 vectors (status-go/encryption.json): X3DH, bundles,
-//! and a whole alice/bob session replayed from status-go's recorded RNG
-//! tape, checking that our bytes equal status-go's and that status-go's
-//! bytes decrypt here, in both directions.
+//! status-go v0.55.1 vectors (`status-go/encryption.json`, or the file of
+//! the same name under `$STATUS_RS_VECTORS`): X3DH, bundles, and the
+//! recorded session replayed through our `Encryptor`s in both directions,
+//! to every recipient installation.
+//!
+//! Every test goes through every case of its kinds and takes every input
+//! and expected value from the case; failures name the case. Messages are
+//! compared decoded (Go marshals map entries in random order, so a
+//! ProtocolMessage or Bundle with two or more map entries has no one
+//! encoding); bytes are compared where bytes are what status-go signs or
+//! encrypts: bundle signatures, ratchet and DH-only ciphertexts, headers.
+//!
+//! The same checks then run on a multi-device session recorded from our
+//! own Encryptors in status-go's JSON shape (`recording.rs`), and on that
+//! recording with its map entries permuted.
+
+mod case;
+mod recording;
+mod replay;
 
 use serde_json::Value;
-use status_core::{PublicKey, SecretKey, Timestamp};
-use status_encryption::bundle::{build_bundle, sign_bundle, signature_material, verify_bundle};
+use status_encryption::bundle::{build_bundle, signature_material, verify_bundle};
+use status_encryption::generate_secret;
 use status_encryption::x3dh::{x3dh_active, x3dh_passive};
-use status_encryption::{
-    generate_secret, Config, Encryptor, MemoryStore, PayloadKind, NO_INSTALLATION_ID,
-};
 use status_proto::encryption::{Bundle, ProtocolMessage};
 use status_proto::Message;
-use status_vectors::Tape;
-use status_vectors::{cases, hex_field};
+use status_vectors::generate::{permute_map_entries, Encoded};
+
+use case::{
+    bundle, bundle_list, derive, hex, int, key_object, kind, label, private, protocol_message,
+    text, u32_field, Checked, Draws, KEY_DRAW,
+};
+use replay::{replay, MESSAGE_KINDS};
 
 const FILE: &str = "status-go/encryption.json";
 
-fn sk(v: &Value, key: &str) -> SecretKey {
-    SecretKey::from_bytes(&hex_field(&v[key], "private")).unwrap()
-}
+/// Every kind this suite knows; each must be in the file, and a case of
+/// another kind fails the suite (it would go unchecked).
+const KINDS: [&str; 7] = [
+    "x3dh",
+    "x3dh_active",
+    "bundle",
+    "direct_message",
+    "session_tape",
+    "dh_message",
+    "public_message",
+];
 
-fn pk(v: &Value, key: &str) -> PublicKey {
-    PublicKey::from_slice(&hex_field(&v[key], "public_compressed")).unwrap()
-}
-
-fn by_kind(kind: &str) -> Vec<Value> {
-    cases(FILE)
-        .into_iter()
-        .filter(|c| c["kind"] == kind)
-        .collect()
-}
-
-fn ms_of_ns(ns: i64) -> Timestamp {
-    Timestamp::from_millis(u64::try_from(ns / 1_000_000).unwrap())
+fn set() -> Vec<Value> {
+    status_vectors::cases(FILE)
 }
 
 #[test]
-fn every_case_kind_is_covered() {
-    let known = [
-        "x3dh",
-        "x3dh_active",
-        "bundle",
-        "direct_message",
-        "session_tape",
-        "dh_message",
-        "public_message",
-    ];
-    let all = cases(FILE);
-    assert_eq!(all.len(), 11);
-    for c in &all {
-        assert!(known.contains(&c["kind"].as_str().unwrap()), "{c}");
+fn every_case_kind_is_known_and_present() {
+    let cases = set();
+    for (i, c) in cases.iter().enumerate() {
+        assert!(
+            KINDS.contains(&kind(c)),
+            "{}: a kind this suite does not check",
+            label(i, c)
+        );
     }
+    for k in KINDS {
+        assert!(
+            cases.iter().any(|c| kind(c) == k),
+            "{FILE} has no `{k}` case"
+        );
+    }
+}
+
+/// `x3dh` cases: the three DH terms and the secret, on both sides.
+fn check_x3dh(cases: &[Value]) -> Checked {
+    let mut checked = Checked::default();
+    for (i, c) in cases.iter().enumerate().filter(|(_, c)| kind(c) == "x3dh") {
+        let l = label(i, c);
+        let ika = key_object(c, "alice_identity", &l);
+        let ikb = key_object(c, "bob_identity", &l);
+        let eka = key_object(c, "alice_ephemeral", &l);
+        let spkb = key_object(c, "bob_signed_prekey", &l);
+        let expected = hex(c, "shared_secret", &l);
+        let passive = x3dh_passive(&ikb, &spkb, &ika.public_key(), &eka.public_key());
+        let active = x3dh_active(&ika, &eka, &ikb.public_key(), &spkb.public_key());
+        assert_eq!(&passive[..], &expected[..], "{l}: passive secret");
+        assert_eq!(&active[..], &expected[..], "{l}: active secret");
+        let dh1 = status_core::ecdh_x(&ika, &spkb.public_key());
+        assert_eq!(&dh1[..], &hex(c, "dh1", &l)[..], "{l}: DH(IK_A, SPK_B)");
+        let dh2 = status_core::ecdh_x(&eka, &ikb.public_key());
+        assert_eq!(&dh2[..], &hex(c, "dh2", &l)[..], "{l}: DH(EK_A, IK_B)");
+        let dh3 = status_core::ecdh_x(&eka, &spkb.public_key());
+        assert_eq!(&dh3[..], &hex(c, "dh3", &l)[..], "{l}: DH(EK_A, SPK_B)");
+        checked.mark(i);
+    }
+    checked
 }
 
 #[test]
 fn x3dh_shared_secret_matches_status_go() {
-    let list = by_kind("x3dh");
-    assert!(!list.is_empty());
-    for c in list {
-        let (ika, ikb) = (sk(&c, "alice_identity"), sk(&c, "bob_identity"));
-        let (eka, spkb) = (sk(&c, "alice_ephemeral"), sk(&c, "bob_signed_prekey"));
-        let expected = hex_field(&c, "shared_secret");
-        let passive = x3dh_passive(&ikb, &spkb, &ika.public_key(), &eka.public_key());
-        let active = x3dh_active(&ika, &eka, &ikb.public_key(), &spkb.public_key());
-        assert_eq!(&passive[..], &expected[..]);
-        assert_eq!(&active[..], &expected[..]);
-        // the individual DH terms as recorded
-        let dh1 = status_core::ecdh_x(&ika, &spkb.public_key());
-        assert_eq!(&dh1[..], &hex_field(&c, "dh1")[..]);
-        let dh2 = status_core::ecdh_x(&eka, &ikb.public_key());
-        assert_eq!(&dh2[..], &hex_field(&c, "dh2")[..]);
-        let dh3 = status_core::ecdh_x(&eka, &spkb.public_key());
-        assert_eq!(&dh3[..], &hex_field(&c, "dh3")[..]);
+    let cases = set();
+    check_x3dh(&cases).assert_all(&cases, &["x3dh"]);
+}
+
+/// `x3dh_active` cases record status-go's `PerformActiveX3DH` with an
+/// ephemeral from its tape; the identities and prekey it ran with are
+/// those of an `x3dh` case (the case does not repeat them), so one of the
+/// file's `x3dh` parties must give both recorded secrets.
+fn check_x3dh_active(cases: &[Value]) -> Checked {
+    let parties: Vec<_> = cases
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| kind(c) == "x3dh")
+        .map(|(i, c)| {
+            let l = label(i, c);
+            (
+                key_object(c, "alice_identity", &l),
+                key_object(c, "bob_identity", &l),
+                key_object(c, "bob_signed_prekey", &l),
+            )
+        })
+        .collect();
+    let mut checked = Checked::default();
+    for (i, c) in cases
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| kind(c) == "x3dh_active")
+    {
+        let l = label(i, c);
+        let mut tape = Draws::new(format!("{l}: the ephemeral"), hex(c, "rng_tape", &l));
+        let eph = generate_secret(&mut tape);
+        assert_eq!(tape.consumed(), tape.len(), "{l}: the tape is one key draw");
+        assert_eq!(
+            &eph.to_bytes()[..],
+            &hex(c, "ephemeral_private", &l)[..],
+            "{l}: the ephemeral Go derives from the tape"
+        );
+        assert_eq!(
+            eph.public_key().to_uncompressed().to_vec(),
+            hex(c, "ephemeral_public", &l),
+            "{l}: ephemeral public key"
+        );
+        let secret = hex(c, "shared_secret", &l);
+        let passive_secret = hex(c, "passive_shared_secret", &l);
+        let found = parties.iter().any(|(alice, bob, spk)| {
+            let active = x3dh_active(alice, &eph, &bob.public_key(), &spk.public_key());
+            let passive = x3dh_passive(bob, spk, &alice.public_key(), &eph.public_key());
+            active[..] == secret[..] && passive[..] == passive_secret[..]
+        });
+        assert!(
+            found,
+            "{l}: no x3dh case's parties give the recorded active and passive secrets"
+        );
+        checked.mark(i);
     }
+    checked
 }
 
 #[test]
 fn x3dh_active_ephemeral_replays_from_tape() {
-    let fixtures = &by_kind("x3dh")[0];
-    let list = by_kind("x3dh_active");
-    assert!(!list.is_empty());
-    for c in list {
-        let mut t = Tape::new();
-        t.push(&hex_field(&c, "rng_tape"));
-        let eph = generate_secret(&mut t);
-        assert!(t.is_empty());
-        assert_eq!(&eph.to_bytes()[..], &hex_field(&c, "ephemeral_private")[..]);
+    let cases = set();
+    check_x3dh_active(&cases).assert_all(&cases, &["x3dh_active"]);
+}
+
+/// `bundle` cases (status-go `GetBundle`): the installation's signed
+/// prekey from the tape, and our bundle over the decoded prekeys signed to
+/// status-go's signature bytes. status-go signs keccak256 of the signature
+/// material (ids sorted, `id || spk || decimal(version)`, then
+/// `decimal(timestamp)`), not the protobuf, so the bundle itself is
+/// compared decoded.
+fn check_bundles(cases: &[Value]) -> Checked {
+    let mut checked = Checked::default();
+    for (i, c) in cases
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| kind(c) == "bundle")
+    {
+        let l = label(i, c);
+        let identity = key_object(c, "identity", &l);
+        let installation = text(c, "installation_id", &l);
+        let mut tape = Draws::new(format!("{l}: the signed prekey"), hex(c, "rng_tape", &l));
+        let spk = generate_secret(&mut tape);
+        assert_eq!(tape.consumed(), tape.len(), "{l}: the tape is one key draw");
         assert_eq!(
-            eph.public_key().to_uncompressed().to_vec(),
-            hex_field(&c, "ephemeral_public")
+            &spk.to_bytes()[..],
+            &hex(c, "signed_pre_key_private", &l)[..],
+            "{l}: the signed prekey Go derives from the tape"
         );
-        // PerformActiveX3DH(bob IK, bob SPK = the "carol" key, alice)
-        let alice = sk(fixtures, "alice_identity");
-        let bob = pk(fixtures, "bob_identity");
-        let spk = pk(fixtures, "bob_signed_prekey");
-        let secret = x3dh_active(&alice, &eph, &bob, &spk);
-        assert_eq!(&secret[..], &hex_field(&c, "shared_secret")[..]);
-        let passive = x3dh_passive(
-            &sk(fixtures, "bob_identity"),
-            &sk(fixtures, "bob_signed_prekey"),
-            &alice.public_key(),
-            &eph.public_key(),
+        assert_eq!(
+            spk.public_key().to_compressed().to_vec(),
+            hex(c, "signed_pre_key", &l),
+            "{l}: signed_pre_key"
         );
-        assert_eq!(&passive[..], &hex_field(&c, "passive_shared_secret")[..]);
+        let decoded = bundle(&hex(c, "bundle_protobuf", &l), &l);
+        assert_eq!(
+            decoded.identity,
+            identity.public_key().to_compressed(),
+            "{l}: bundle identity"
+        );
+        assert_eq!(decoded.timestamp, int(c, "timestamp", &l), "{l}: timestamp");
+        let own = decoded
+            .signed_pre_keys
+            .get(installation)
+            .unwrap_or_else(|| panic!("{l}: no signed prekey for {installation}"));
+        assert_eq!(
+            own.signed_pre_key,
+            spk.public_key().to_compressed(),
+            "{l}: the installation's prekey in the bundle"
+        );
+        assert_eq!(
+            own.version,
+            u32_field(c, "signed_pre_key_version", &l),
+            "{l}: version"
+        );
+        assert_eq!(
+            own.protocol_version,
+            u32_field(c, "protocol_version", &l),
+            "{l}: protocol_version"
+        );
+        let ours = build_bundle(
+            &identity,
+            decoded.signed_pre_keys.clone(),
+            decoded.timestamp,
+        );
+        assert_eq!(ours.signature, hex(c, "signature", &l), "{l}: signature");
+        assert_eq!(ours, decoded, "{l}: our bundle");
+        let verify_error = text(c, "verify_error", &l);
+        match verify_bundle(&decoded) {
+            Ok(id) if verify_error.is_empty() => {
+                assert_eq!(id, identity.public_key(), "{l}: recovered identity")
+            }
+            Err(_) if !verify_error.is_empty() => {}
+            other => panic!("{l}: status-go's verification said {verify_error:?}, ours {other:?}"),
+        }
+        checked.mark(i);
     }
+    checked
 }
 
 #[test]
 fn bundle_is_created_and_signed_like_status_go() {
-    let list = by_kind("bundle");
-    assert!(!list.is_empty());
-    for c in list {
-        let identity = sk(&c, "identity");
-        let mut t = Tape::new();
-        t.push(&hex_field(&c, "rng_tape"));
-        let spk = generate_secret(&mut t);
-        assert!(t.is_empty());
-        assert_eq!(
-            &spk.to_bytes()[..],
-            &hex_field(&c, "signed_pre_key_private")[..]
-        );
-        assert_eq!(
-            spk.public_key().to_compressed().to_vec(),
-            hex_field(&c, "signed_pre_key")
-        );
-        let wire = hex_field(&c, "bundle_protobuf");
-        let decoded = Bundle::decode(wire.as_slice()).unwrap();
-        let mut spks = std::collections::BTreeMap::new();
-        spks.insert(
-            c["installation_id"].as_str().unwrap().to_owned(),
-            status_proto::encryption::SignedPreKey {
-                signed_pre_key: spk.public_key().to_compressed().to_vec(),
-                version: u32::try_from(c["signed_pre_key_version"].as_u64().unwrap()).unwrap(),
-                protocol_version: u32::try_from(c["protocol_version"].as_u64().unwrap()).unwrap(),
-            },
-        );
-        let ours = build_bundle(&identity, spks, c["timestamp"].as_i64().unwrap());
-        assert_eq!(ours.signature, hex_field(&c, "signature"));
-        assert_eq!(ours.encode_to_vec(), wire);
-        assert_eq!(ours, decoded);
-        let recovered = verify_bundle(&decoded).unwrap();
-        assert_eq!(recovered, identity.public_key());
-        assert!(c["verify_error"].as_str().unwrap().is_empty());
+    let cases = set();
+    check_bundles(&cases).assert_all(&cases, &["bundle"]);
+}
+
+/// Every bundle anywhere in the file (bundle cases, `bundles_protobuf`,
+/// the bundles inside each ProtocolMessage) verifies to its identity, and
+/// changing a signed field breaks it. A message's `bundles_protobuf` are
+/// its ProtocolMessage's bundles, decoded; its sender's bundle is there.
+fn check_every_bundle(cases: &[Value]) -> Checked {
+    let mut checked = Checked::default();
+    for (i, c) in cases.iter().enumerate() {
+        let l = label(i, c);
+        let mut bundles: Vec<(String, Bundle)> = Vec::new();
+        if c.get("bundle_protobuf").is_some() {
+            let b = bundle(&hex(c, "bundle_protobuf", &l), &l);
+            if !text(c, "verify_error", &l).is_empty() {
+                assert!(verify_bundle(&b).is_err(), "{l}: status-go rejects it");
+                checked.mark(i);
+                continue;
+            }
+            bundles.push(("bundle_protobuf".into(), b));
+        }
+        if c.get("protocol_message_protobuf").is_some() {
+            let pm: ProtocolMessage = protocol_message(c, "protocol_message_protobuf", &l);
+            if c.get("bundles_protobuf").is_some() {
+                assert_eq!(
+                    bundle_list(c, "bundles_protobuf", &l),
+                    pm.bundles,
+                    "{l}: bundles_protobuf are the message's bundles"
+                );
+            }
+            let sender = key_object(c, "sender_identity", &l).public_key();
+            assert!(
+                pm.bundles
+                    .iter()
+                    .any(|b| b.identity == sender.to_compressed()),
+                "{l}: the message carries its sender's bundle"
+            );
+            for (n, b) in pm.bundles.into_iter().enumerate() {
+                bundles.push((format!("bundle {n} of the message"), b));
+            }
+        }
+        if bundles.is_empty() {
+            continue;
+        }
+        for (what, b) in &bundles {
+            let id = verify_bundle(b).unwrap_or_else(|e| panic!("{l}, {what}: {e}"));
+            assert_eq!(id.to_compressed().to_vec(), b.identity, "{l}, {what}");
+            assert!(!signature_material(b).is_empty(), "{l}, {what}");
+            let mut later = b.clone();
+            later.timestamp += 1;
+            assert!(
+                verify_bundle(&later).is_err(),
+                "{l}, {what}: timestamp is signed"
+            );
+            for (installation, spk) in &b.signed_pre_keys {
+                let mut bumped = b.clone();
+                let entry = bumped.signed_pre_keys.get_mut(installation).expect("entry");
+                entry.version = spk.version.wrapping_add(1);
+                assert!(
+                    verify_bundle(&bumped).is_err(),
+                    "{l}, {what}: the version of {installation} is signed"
+                );
+            }
+        }
+        checked.mark(i);
     }
+    checked
 }
 
 #[test]
 fn every_bundle_in_every_message_verifies() {
-    let mut n = 0;
-    for c in cases(FILE) {
-        let Some(bytes) = c.get("protocol_message_protobuf") else {
-            continue;
-        };
-        let msg = ProtocolMessage::decode(hex::decode(bytes.as_str().unwrap()).unwrap().as_slice())
-            .unwrap();
-        assert_eq!(
-            msg.encode_to_vec(),
-            hex_field(&c, "protocol_message_protobuf"),
-            "prost re-encodes status-go's bytes exactly"
+    let cases = set();
+    check_every_bundle(&cases).assert_all(
+        &cases,
+        &["bundle", "direct_message", "dh_message", "public_message"],
+    );
+}
+
+/// The `session_tape` is the cumulative randomness of the bundle +
+/// ratchet session: every `*_private` key of a direct message with a
+/// `*_private_tape.offset` derives from its 40 bytes there, and each bundle
+/// case's and direct message's own `rng_tape` is a contiguous part of it.
+/// In the other cases (outside the session) an offset indexes the case's
+/// own `rng_tape`.
+fn check_session_tape(cases: &[Value]) -> Checked {
+    let tapes: Vec<(usize, Vec<u8>)> = cases
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| kind(c) == "session_tape")
+        .map(|(i, c)| (i, hex(c, "rng_tape", &label(i, c))))
+        .collect();
+    let mut checked = Checked::default();
+    let mut use_tape = |at: Option<usize>, what: &str, hit: &dyn Fn(&[u8]) -> bool| {
+        let used: Vec<usize> = tapes
+            .iter()
+            .filter(|(_, t)| hit(t))
+            .map(|(i, _)| *i)
+            .collect();
+        assert!(
+            !used.is_empty(),
+            "{what}: in no session tape (offset {at:?})"
         );
-        for b in &msg.bundles {
-            let id = verify_bundle(b).unwrap();
-            assert_eq!(id.to_compressed().to_vec(), b.identity);
-            // a flipped byte in the signed material breaks it
-            let mut bad = b.clone();
-            bad.timestamp += 1;
-            assert!(verify_bundle(&bad).is_err());
-            n += 1;
+        used.into_iter().for_each(|i| checked.mark(i));
+    };
+    for (i, c) in cases.iter().enumerate() {
+        let l = label(i, c);
+        let mut found = Vec::new();
+        offsets(c, &l, &mut found);
+        for (what, sk, offset) in found {
+            let at = usize::try_from(offset).unwrap_or(usize::MAX);
+            let derives = |t: &[u8]| {
+                t.get(at..at.saturating_add(KEY_DRAW))
+                    .is_some_and(|w| derive(w).public_key() == sk.public_key())
+            };
+            if kind(c) == "direct_message" {
+                use_tape(Some(at), &what, &derives);
+            } else {
+                let own = hex(c, "rng_tape", &l);
+                assert!(
+                    derives(&own),
+                    "{what}: not at offset {at} of the case's rng_tape"
+                );
+            }
         }
-        assert!(!signature_material(&msg.bundles[0]).is_empty());
+        if ["bundle", "direct_message"].contains(&kind(c)) {
+            let own = hex(c, "rng_tape", &l);
+            if !own.is_empty() {
+                use_tape(None, &format!("{l}: rng_tape"), &|t: &[u8]| {
+                    t.windows(own.len()).any(|w| w == own)
+                });
+            }
+        }
     }
-    assert_eq!(n, 7);
+    checked
 }
 
-/// Re-signs `ours` with status-go's nanosecond timestamp (our Timestamp is
-/// in milliseconds) and checks it then equals status-go's bundle.
-fn assert_same_bundle(identity: &SecretKey, ours: &Bundle, theirs: &Bundle) {
-    assert_eq!(ours.identity, theirs.identity);
-    assert_eq!(ours.signed_pre_keys, theirs.signed_pre_keys);
-    let mut resigned = ours.clone();
-    resigned.timestamp = theirs.timestamp;
-    sign_bundle(identity, &mut resigned);
-    assert_eq!(resigned.encode_to_vec(), theirs.encode_to_vec());
+/// (what, key, offset) of every `X_private` beside an `X_private_tape`
+/// object with an `offset`, anywhere in `v`.
+fn offsets(v: &Value, l: &str, out: &mut Vec<(String, status_core::SecretKey, u64)>) {
+    match v {
+        Value::Object(map) => {
+            for (k, x) in map {
+                if let (Some(key), Some(offset)) = (
+                    k.strip_suffix("_tape"),
+                    x.get("offset").and_then(Value::as_u64),
+                ) {
+                    if map.contains_key(key) {
+                        let what = format!("{l}, `{key}`");
+                        out.push((what.clone(), private(v, key, &what), offset));
+                    }
+                }
+                offsets(x, l, out);
+            }
+        }
+        Value::Array(list) => list.iter().for_each(|x| offsets(x, l, out)),
+        _ => {}
+    }
 }
 
-/// The whole recorded alice/bob session: both Encryptors draw from one
-/// tape in status-go's order, so every key, header and ciphertext must be
-/// status-go's, and every status-go message must decrypt on our side.
 #[test]
-fn session_replays_status_go_bytes_in_both_directions() {
-    let session_tape = &by_kind("session_tape")[0];
-    let fixtures = &by_kind("x3dh")[0];
-    let alice_key = sk(fixtures, "alice_identity");
-    let bob_key = sk(fixtures, "bob_identity");
-    let alice_pub = alice_key.public_key();
-    let bob_pub = bob_key.public_key();
-    let bundle_case = &by_kind("bundle")[0];
-    let t0 = ms_of_ns(bundle_case["timestamp"].as_i64().unwrap());
+fn every_recorded_key_derives_from_its_session_tape_window() {
+    let cases = set();
+    check_session_tape(&cases).assert_all(&cases, &["session_tape"]);
+}
 
-    let mut tape = Tape::new();
-    tape.push(&hex_field(session_tape, "rng_tape"));
-    let mut alice = Encryptor::new(
-        Config::default(),
-        alice_key.clone(),
-        "alice-installation".into(),
-        MemoryStore::new(),
-    );
-    let mut bob = Encryptor::new(
-        Config::default(),
-        bob_key.clone(),
-        bundle_case["installation_id"].as_str().unwrap().into(),
-        MemoryStore::new(),
-    );
+/// The recorded session, from status-go's randomness: every direct
+/// message comes out of our sender with status-go's headers, ciphertexts
+/// and (re-signed) bundle, the negotiated secret appears when status-go's
+/// does, and status-go's message decrypts on every installation it is for;
+/// then the DH-only and public messages.
+#[test]
+fn session_replays_every_message_to_every_recipient_installation() {
+    let cases = set();
+    replay(&cases).checked.assert_all(&cases, &MESSAGE_KINDS);
+}
 
-    // bob's bundle comes first on the tape; alice learns it (no randomness)
-    let contact_code = bob.encrypt_public(t0, &mut tape, &[]).unwrap();
-    let status_go_bundle =
-        Bundle::decode(hex_field(bundle_case, "bundle_protobuf").as_slice()).unwrap();
-    assert_same_bundle(&bob_key, &contact_code.bundles[0], &status_go_bundle);
-    alice
-        .decrypt(
-            t0,
-            &mut tape,
-            &bob_pub,
-            &ProtocolMessage {
-                bundles: vec![status_go_bundle],
-                installation_id: "bob-installation".into(),
-                public_message: b"hi".to_vec(),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+/// Our recording through JSON text, as a file would hold it.
+fn our_recording() -> Vec<Value> {
+    let cases = recording::record(&set());
+    let text = serde_json::to_string(&cases).expect("JSON");
+    serde_json::from_str(&text).expect("JSON")
+}
 
-    let mut checked = 0;
-    for c in by_kind("direct_message") {
-        let from_alice = c["sender"] == "alice";
-        let (sender, receiver, sender_key, to) = if from_alice {
-            (&mut alice, &mut bob, &alice_key, &bob_pub)
-        } else {
-            (&mut bob, &mut alice, &bob_key, &alice_pub)
-        };
-        let from = sender_key.public_key();
-        let wire = hex_field(&c, "protocol_message_protobuf");
-        let theirs = ProtocolMessage::decode(wire.as_slice()).unwrap();
-        let now = ms_of_ns(theirs.bundles[0].timestamp);
-        let plaintext = hex_field(&c, "plaintext");
+/// Two paired installations per side, recorded from our Encryptors: the
+/// replay that runs status-go's recording reproduces our bytes exactly
+/// from the recorded randomness, and every check above holds on it.
+#[test]
+fn multi_device_recording_of_our_encryptors_replays_to_our_bytes() {
+    let cases = our_recording();
+    let messages: Vec<(usize, ProtocolMessage)> = cases
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| kind(c) == "direct_message")
+        .map(|(i, c)| {
+            (
+                i,
+                protocol_message(c, "protocol_message_protobuf", &label(i, c)),
+            )
+        })
+        .collect();
+    // what makes it a multi-device recording
+    assert!(messages.iter().any(|(_, m)| m.direct_message.len() >= 2));
+    assert!(messages.iter().any(|(i, m)| {
+        let c = &cases[*i];
+        c["sender_identity"] == c["recipient_identity"] && !m.direct_message.is_empty()
+    }));
+    for (i, c) in cases
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| kind(c) == "direct_message")
+    {
+        let senders_of_side = messages
+            .iter()
+            .filter(|(j, _)| cases[*j]["sender_identity"] == c["sender_identity"])
+            .map(|(_, m)| m.installation_id.clone())
+            .collect::<std::collections::BTreeSet<_>>();
+        assert!(senders_of_side.len() >= 2, "{}", label(i, c));
+    }
 
-        let ours = sender.encrypt(now, &mut tape, to, &plaintext).unwrap();
-        assert_eq!(ours.installation_id, c["installation_id"].as_str().unwrap());
+    check_bundles(&cases).assert_all(&cases, &["bundle"]);
+    check_every_bundle(&cases).assert_all(&cases, &["bundle", "direct_message"]);
+    check_session_tape(&cases).assert_all(&cases, &["session_tape"]);
+    let outcome = replay(&cases);
+    outcome.checked.assert_all(&cases, &["direct_message"]);
+    for (i, _) in &messages {
+        let l = label(*i, &cases[*i]);
         assert_eq!(
-            ours.direct_message, theirs.direct_message,
-            "{}",
-            c["description"]
+            outcome.ours[i].encode_to_vec(),
+            hex(&cases[*i], "protocol_message_protobuf", &l),
+            "{l}: the replay gives our recorded bytes"
         );
-        assert_same_bundle(sender_key, &ours.bundles[0], &theirs.bundles[0]);
-        let mut same_bundle = ours.clone();
-        same_bundle.bundles = theirs.bundles.clone();
-        assert_eq!(same_bundle.encode_to_vec(), wire);
+    }
+}
 
-        // the negotiated secret, once every targeted installation answered
-        let expected_secret = hex_field(&c, "shared_secret_for_negotiated_topic");
-        let agreed = sender.secret_agreed(to).unwrap();
-        assert_eq!(agreed, !expected_secret.is_empty());
-        if agreed {
-            assert_eq!(&sender.shared_secret(to)[..], &expected_secret[..]);
+/// The same recording with the map entries of every ProtocolMessage and
+/// Bundle in another order on the wire, as Go marshals them: the replay
+/// compares decoded messages, and every receiver decrypts the permuted
+/// bytes (no path of ours needs a received message's original encoding).
+#[test]
+fn recording_with_permuted_map_entries_replays_the_same() {
+    let mut cases = our_recording();
+    let mut changed = 0;
+    for (i, c) in cases.iter_mut().enumerate() {
+        let l = format!("case {i}");
+        let mut permute = |v: &mut Value, kind: Encoded| {
+            let bytes = hex::decode(v.as_str().expect("hex")).expect("hex");
+            let out = permute_map_entries(&bytes, kind, 19 + i as u64)
+                .unwrap_or_else(|e| panic!("{l}: {e}"));
+            if out != bytes {
+                changed += 1;
+            }
+            *v = hex::encode(out).into();
+        };
+        if let Some(v) = c.get_mut("protocol_message_protobuf") {
+            permute(v, Encoded::ProtocolMessage);
         }
-
-        // the receiver decrypts status-go's bytes
-        let got = receiver.decrypt(now, &mut tape, &from, &theirs).unwrap();
-        assert_eq!(got.payload, hex_field(&c, "decrypted"));
-        assert_eq!(got.kind, PayloadKind::Ratchet);
-        assert!(c["decrypt_error"].as_str().unwrap().is_empty());
-        checked += 1;
+        if let Some(v) = c.get_mut("bundle_protobuf") {
+            permute(v, Encoded::Bundle);
+        }
+        if let Some(Value::Array(list)) = c.get_mut("bundles_protobuf") {
+            list.iter_mut().for_each(|v| permute(v, Encoded::Bundle));
+        }
     }
-    assert_eq!(checked, 5);
-    assert!(
-        tape.is_empty(),
-        "the session drew exactly status-go's randomness"
-    );
-
-    // DH-only message alice -> carol: ephemeral then nonce from the tape
-    for c in by_kind("dh_message") {
-        let wire = hex_field(&c, "protocol_message_protobuf");
-        let theirs = ProtocolMessage::decode(wire.as_slice()).unwrap();
-        let carol_key = sk(&c, "recipient_identity");
-        let carol_pub = carol_key.public_key();
-        let now = ms_of_ns(theirs.bundles[0].timestamp);
-        let mut t = Tape::new();
-        t.push(&hex_field(&c, "rng_tape"));
-        let ours = alice
-            .encrypt(now, &mut t, &carol_pub, &hex_field(&c, "plaintext"))
-            .unwrap();
-        assert!(t.is_empty());
-        assert_eq!(ours.direct_message, theirs.direct_message);
-        assert!(ours.direct_message.contains_key(NO_INSTALLATION_ID));
-        assert_same_bundle(&alice_key, &ours.bundles[0], &theirs.bundles[0]);
-        let mut carol = Encryptor::new(
-            Config::default(),
-            carol_key,
-            "carol-installation".into(),
-            MemoryStore::new(),
-        );
-        let got = carol.decrypt(now, &mut t, &alice_pub, &theirs).unwrap();
-        assert_eq!(got.payload, hex_field(&c, "plaintext"));
-        assert_eq!(got.kind, PayloadKind::DhOnly);
-    }
-
-    for c in by_kind("public_message") {
-        let wire = hex_field(&c, "protocol_message_protobuf");
-        let theirs = ProtocolMessage::decode(wire.as_slice()).unwrap();
-        let now = ms_of_ns(theirs.bundles[0].timestamp);
-        let ours = alice
-            .encrypt_public(now, &mut Tape::new(), &hex_field(&c, "plaintext"))
-            .unwrap();
-        assert_same_bundle(&alice_key, &ours.bundles[0], &theirs.bundles[0]);
-        let mut same = ours.clone();
-        same.bundles = theirs.bundles.clone();
-        assert_eq!(same.encode_to_vec(), wire);
-        let got = bob
-            .decrypt(now, &mut Tape::new(), &alice_pub, &theirs)
-            .unwrap();
-        assert_eq!(got.payload, hex_field(&c, "plaintext"));
-        assert_eq!(got.kind, PayloadKind::Public);
-    }
+    assert!(changed > 0, "no encoding had two map entries to permute");
+    check_bundles(&cases).assert_all(&cases, &["bundle"]);
+    check_every_bundle(&cases).assert_all(&cases, &["bundle", "direct_message"]);
+    replay(&cases)
+        .checked
+        .assert_all(&cases, &["direct_message"]);
 }
