@@ -22,8 +22,10 @@
 #![warn(missing_docs)]
 
 mod connection;
+pub mod dns;
 mod error;
 mod event;
+pub mod node;
 pub mod os;
 mod run;
 mod runtime;

@@ -17,12 +17,30 @@ pub trait Runtime: Sized + 'static {
     /// A connected TCP stream.
     type Stream: Send + 'static;
     /// A bound TCP listener.
-    type Listener;
+    type Listener: Send + Sync + 'static;
+    /// A bound UDP socket (discv5).
+    type Udp: Send + Sync + 'static;
     /// A one-shot timer that can be re-armed.
     type Timer: Send + 'static;
 
     /// Opens a TCP connection to `addr`.
     fn connect(addr: SocketAddr) -> impl Future<Output = io::Result<Self::Stream>> + Send;
+    /// Binds a TCP listener on `addr` (port 0: any free port).
+    fn bind(addr: SocketAddr) -> impl Future<Output = io::Result<Self::Listener>> + Send;
+    /// The address `listener` is bound to.
+    fn listener_addr(listener: &Self::Listener) -> io::Result<SocketAddr>;
+    /// Binds a UDP socket on `addr`.
+    fn bind_udp(addr: SocketAddr) -> impl Future<Output = io::Result<Self::Udp>> + Send;
+    /// The address `socket` is bound to.
+    fn udp_addr(socket: &Self::Udp) -> io::Result<SocketAddr>;
+    /// Receives one datagram.
+    fn recv_from<'a>(
+        socket: &'a Self::Udp,
+        buf: &'a mut [u8],
+    ) -> impl Future<Output = io::Result<(usize, SocketAddr)>> + Send + 'a;
+    /// Sends one datagram if the socket has room now (UDP may drop it
+    /// anyway; so does this when the socket is busy).
+    fn try_send_to(socket: &Self::Udp, buf: &[u8], to: SocketAddr) -> io::Result<usize>;
     /// Accepts one TCP connection on `listener`.
     fn accept(listener: &Self::Listener) -> impl Future<Output = io::Result<Self::Stream>> + Send;
     /// The peer's address of `stream`; also disables Nagle's algorithm on it.

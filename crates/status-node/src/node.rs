@@ -472,6 +472,7 @@ impl Node {
         for topic in due {
             let mut target = [0u8; 32];
             self.rng.fill_bytes(&mut target);
+            self.reseed_discv5(now);
             if let Some(d) = self.discv5.as_mut() {
                 // Too many lookups running: this period is skipped.
                 let _ = d.lookup(now, status_discovery::NodeId(target));
@@ -1207,7 +1208,10 @@ impl Node {
     /// PeerPool; returns whether anything moved.
     fn drain_discovery(&mut self, now: Timestamp) -> bool {
         let mut progress = false;
+        // discv5 records count only for the topics they advertise; DNS list
+        // records without any are relays (the lists name relays).
         let mut found: Vec<Enr> = Vec::new();
+        let mut listed: Vec<Enr> = Vec::new();
         if let Some(d) = self.discv5.as_mut() {
             while let Some(t) = d.poll_transmit() {
                 progress = true;
@@ -1241,7 +1245,7 @@ impl Node {
                 if let Some(d) = self.discv5.as_mut() {
                     d.add_node(now, enr.clone());
                 }
-                found.push(enr);
+                listed.push(enr);
             }
         }
         while let Some(r) = self.rendezvous.poll_request() {
@@ -1263,15 +1267,31 @@ impl Node {
             }
         }
         if !found.is_empty() {
-            self.offer(now, found);
+            self.offer(now, found, false);
+        }
+        if !listed.is_empty() {
+            self.offer(now, listed, true);
         }
         progress
     }
 
-    /// Hands records to the PeerPool under the topics they advertise (a
-    /// record without any, from a DNS list or a bootnode, counts as a
-    /// relay node).
-    fn offer(&mut self, now: Timestamp, records: Vec<Enr>) {
+    /// An empty table (every bootnode failed its liveness check, say
+    /// while it was busy) is seeded from the bootnodes again, as
+    /// go-ethereum's discovery does: a lookup from nowhere finds nothing.
+    fn reseed_discv5(&mut self, now: Timestamp) {
+        let (Some(d), Some(c)) = (self.discv5.as_mut(), self.config.discv5.as_ref()) else {
+            return;
+        };
+        if d.table_len() == 0 {
+            for b in &c.bootnodes {
+                d.add_node(now, b.clone());
+            }
+        }
+    }
+
+    /// Hands records to the PeerPool under the topics they advertise; with
+    /// `untagged_relay` a record without any counts as a relay node.
+    fn offer(&mut self, now: Timestamp, records: Vec<Enr>, untagged_relay: bool) {
         let mut seen = BTreeSet::new();
         for enr in records {
             let Some(enode) = enr.to_enode() else {
@@ -1281,7 +1301,7 @@ impl Node {
                 continue;
             }
             let mut topics = status_discovery::discv5::topic::topics(&enr);
-            if topics.is_empty() {
+            if topics.is_empty() && untagged_relay {
                 topics.push(WHISPER_TOPIC.to_string());
             }
             for t in topics {

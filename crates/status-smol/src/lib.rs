@@ -60,7 +60,20 @@
 mod runtime;
 
 pub use runtime::Smol;
+pub use status_driver::dns::HickoryTxt;
+pub use status_driver::node::{NodeError, NodeHandle, NodeOptions, TxtResolver};
 pub use status_driver::{Direction, DriverError, Event, Handle, Message};
+
+/// Runs a whole [`status_node::Node`] on smol's global executor: binds
+/// its TCP listener (and UDP socket for discv5), spawns its tasks and
+/// returns the handle. DNS TXT look-ups go to `options.resolver`
+/// ([`HickoryTxt`]: hickory-resolver, run through async-compat).
+pub async fn start_node(
+    config: status_node::Config,
+    options: NodeOptions,
+) -> std::io::Result<NodeHandle> {
+    status_driver::node::start::<Smol>(config, options).await
+}
 
 /// An established RLPx connection, run by a task spawned on smol's global
 /// executor: [`status_driver::Connection`] over [`Smol`].

@@ -8,7 +8,7 @@ use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use smol::io::{AsyncRead, AsyncWrite};
-use smol::net::{TcpListener, TcpStream};
+use smol::net::{TcpListener, TcpStream, UdpSocket};
 use smol::Timer;
 use status_driver::Runtime;
 
@@ -21,6 +21,39 @@ impl Runtime for Smol {
     type Stream = TcpStream;
     type Listener = TcpListener;
     type Timer = Timer;
+    type Udp = UdpSocket;
+
+    async fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+        TcpListener::bind(addr).await
+    }
+
+    fn listener_addr(listener: &TcpListener) -> io::Result<SocketAddr> {
+        listener.local_addr()
+    }
+
+    async fn bind_udp(addr: SocketAddr) -> io::Result<UdpSocket> {
+        UdpSocket::bind(addr).await
+    }
+
+    fn udp_addr(socket: &UdpSocket) -> io::Result<SocketAddr> {
+        socket.local_addr()
+    }
+
+    async fn recv_from<'a>(
+        socket: &'a UdpSocket,
+        buf: &'a mut [u8],
+    ) -> io::Result<(usize, SocketAddr)> {
+        socket.recv_from(buf).await
+    }
+
+    fn try_send_to(socket: &UdpSocket, buf: &[u8], to: SocketAddr) -> io::Result<usize> {
+        // async-net sockets are non-blocking: a full buffer is WouldBlock.
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        match std::pin::pin!(socket.send_to(buf, to)).poll(&mut cx) {
+            Poll::Ready(r) => r,
+            Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
+        }
+    }
 
     async fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
         TcpStream::connect(addr).await

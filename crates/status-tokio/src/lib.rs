@@ -57,7 +57,20 @@
 mod runtime;
 
 pub use runtime::Tokio;
+pub use status_driver::dns::HickoryTxt;
+pub use status_driver::node::{NodeError, NodeHandle, NodeOptions, TxtResolver};
 pub use status_driver::{Direction, DriverError, Event, Handle, Message};
+
+/// Runs a whole [`status_node::Node`] on the current Tokio runtime: binds
+/// its TCP listener (and UDP socket for discv5), spawns its tasks and
+/// returns the handle. DNS TXT look-ups go to `options.resolver`
+/// ([`HickoryTxt`], hickory-resolver).
+pub async fn start_node(
+    config: status_node::Config,
+    options: NodeOptions,
+) -> std::io::Result<NodeHandle> {
+    status_driver::node::start::<Tokio>(config, options).await
+}
 
 /// An established RLPx connection, run by a task spawned on the current
 /// Tokio runtime: [`status_driver::Connection`] over [`Tokio`].

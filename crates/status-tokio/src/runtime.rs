@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use status_driver::Runtime;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::time::{Instant, Sleep};
 
 /// The Tokio [`Runtime`]: connection tasks are spawned on the current Tokio
@@ -21,6 +21,34 @@ impl Runtime for Tokio {
     type Stream = TcpStream;
     type Listener = TcpListener;
     type Timer = Pin<Box<Sleep>>;
+    type Udp = UdpSocket;
+
+    async fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+        TcpListener::bind(addr).await
+    }
+
+    fn listener_addr(listener: &TcpListener) -> io::Result<SocketAddr> {
+        listener.local_addr()
+    }
+
+    async fn bind_udp(addr: SocketAddr) -> io::Result<UdpSocket> {
+        UdpSocket::bind(addr).await
+    }
+
+    fn udp_addr(socket: &UdpSocket) -> io::Result<SocketAddr> {
+        socket.local_addr()
+    }
+
+    async fn recv_from<'a>(
+        socket: &'a UdpSocket,
+        buf: &'a mut [u8],
+    ) -> io::Result<(usize, SocketAddr)> {
+        socket.recv_from(buf).await
+    }
+
+    fn try_send_to(socket: &UdpSocket, buf: &[u8], to: SocketAddr) -> io::Result<usize> {
+        socket.try_send_to(buf, to)
+    }
 
     async fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
         TcpStream::connect(addr).await
