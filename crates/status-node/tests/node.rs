@@ -522,15 +522,13 @@ fn history_fails_after_every_attempt_timed_out() {
             },
         )
         .unwrap();
-    assert!(
-        net.run_until(secs(30 * 60), |n| {
-            n.events[c].iter().any(|e| matches!(
+    assert!(net.run_until(secs(30 * 60), |n| {
+        n.events[c].iter().any(|e| matches!(
         e,
         Event::HistoryFailed { request, error: status_node::HistoryError::Timeout { attempts: 3 } }
             if *request == req
     ))
-        })
-    );
+    }));
     assert!(net.raws[0].requests >= 3);
 }
 

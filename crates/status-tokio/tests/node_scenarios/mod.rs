@@ -411,3 +411,317 @@ pub async fn shutdown_says_goodbye<R: Runtime>() {
     assert!(a.handle.peers().await.is_err(), "the node task ended");
     b.handle.shutdown().await;
 }
+
+// ---- hostile peers -----------------------------------------------------------
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts live heap bytes of the whole process (install it with
+/// `#[global_allocator]` in a test binary that runs one test).
+pub struct Counting;
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            let now = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+}
+
+pub fn live_bytes() -> usize {
+    LIVE.load(Ordering::Relaxed)
+}
+
+/// Resets the peak to the current live bytes; returns them.
+pub fn reset_peak() -> usize {
+    let now = LIVE.load(Ordering::Relaxed);
+    PEAK.store(now, Ordering::Relaxed);
+    now
+}
+
+pub fn peak_bytes() -> usize {
+    PEAK.load(Ordering::Relaxed)
+}
+
+/// Writes all of `data`.
+pub async fn write_all<R: Runtime>(s: &mut R::Stream, mut data: &[u8]) -> std::io::Result<()> {
+    while !data.is_empty() {
+        let n = poll_fn(|cx| R::poll_write(s, cx, data)).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        data = &data[n..];
+    }
+    Ok(())
+}
+
+/// Reads once, or `None` when `limit` passes first.
+pub async fn read_some<R: Runtime>(
+    s: &mut R::Stream,
+    buf: &mut [u8],
+    limit: Duration,
+) -> Option<std::io::Result<usize>> {
+    let mut t = R::timer();
+    R::set_timer(&mut t, limit);
+    poll_fn(|cx| {
+        if let std::task::Poll::Ready(r) = R::poll_read(s, cx, buf) {
+            return std::task::Poll::Ready(Some(r));
+        }
+        if R::poll_timer(&mut t, cx).is_ready() {
+            return std::task::Poll::Ready(None);
+        }
+        std::task::Poll::Pending
+    })
+    .await
+}
+
+/// Reads until the peer closes (`true`) or `limit` passes (`false`).
+pub async fn closed_within<R: Runtime>(s: &mut R::Stream, limit: Duration) -> bool {
+    let start = Instant::now();
+    let mut buf = vec![0u8; 4096];
+    while start.elapsed() < limit {
+        match read_some::<R>(s, &mut buf, limit.saturating_sub(start.elapsed())).await {
+            Some(Ok(0)) | Some(Err(_)) => return true,
+            Some(Ok(_)) => continue,
+            None => return false,
+        }
+    }
+    false
+}
+
+/// Garbage, a handshake that never finishes, 1000 connections and a flood
+/// of envelopes at one node: each attacker is cut off, the honest peer
+/// keeps relaying, and the process heap stays within the bound the
+/// node's limits imply.
+pub async fn hostile_peers_are_cut_off_within_bounds<R: Runtime>() {
+    use status_rlpx::session::{Event as SessionEvent, Session};
+
+    let mut config = quick(relayer(60).build().unwrap());
+    std::sync::Arc::make_mut(&mut config.rlpx).handshake_timeout = Duration::from_secs(2);
+    config.waku.packet_rate_limits = status_waku::RateLimits {
+        ip: 0,
+        peer_id: 50,
+        topic: 0,
+    };
+    config.waku.rate_limit_tolerance = 3;
+    let pending_max = config.max_pending_inbound;
+    let target = start_collected::<R>(config, NodeOptions::default()).await;
+    let addr = target.handle.enode().addr;
+    let honest_config = quick(
+        relayer(61)
+            .static_node(target.handle.enode())
+            .build()
+            .unwrap(),
+    );
+    let honest = start_collected::<R>(honest_config, NodeOptions::default()).await;
+    let topic = Topic::from_name("honest");
+    honest
+        .handle
+        .subscribe(Filter::symmetric(vec![topic], CHAT_KEY))
+        .await
+        .unwrap();
+    assert!(
+        eventually::<R, _, _>(Duration::from_secs(10), || async {
+            peers(&target.handle).await == 1
+        })
+        .await
+    );
+    sleep::<R>(Duration::from_millis(300)).await;
+    let baseline = reset_peak();
+
+    // Garbage instead of an auth: cut off at once.
+    let mut g = R::connect(addr).await.unwrap();
+    write_all::<R>(&mut g, &[0u8; 400]).await.unwrap();
+    assert!(
+        closed_within::<R>(&mut g, Duration::from_secs(2)).await,
+        "garbage"
+    );
+
+    // A handshake that never finishes: cut off at the handshake deadline.
+    let mut mute = R::connect(addr).await.unwrap();
+    let t = Instant::now();
+    assert!(
+        closed_within::<R>(&mut mute, Duration::from_secs(5)).await,
+        "mute"
+    );
+    assert!(
+        t.elapsed() >= Duration::from_millis(1500),
+        "{:?}",
+        t.elapsed()
+    );
+
+    // One peer opens 1000 connections and sends nothing.
+    let mut flood_conns = Vec::new();
+    for _ in 0..1000 {
+        if let Ok(s) = R::connect(addr).await {
+            flood_conns.push(s);
+        }
+    }
+    sleep::<R>(Duration::from_millis(300)).await;
+    let (conns, refused) = target
+        .handle
+        .call(|n, _| (n.connection_count(), n.stats().refused))
+        .await
+        .unwrap();
+    assert!(conns <= pending_max + 1, "{conns} connections");
+    assert!(refused >= 1000 - pending_max as u64, "refused {refused}");
+    // The honest peer keeps working meanwhile.
+    target
+        .handle
+        .post(Post::new(
+            topic,
+            PostKey::Symmetric(CHAT_KEY),
+            b"under attack",
+        ))
+        .await
+        .unwrap();
+    assert!(
+        eventually::<R, _, _>(Duration::from_secs(5), || async {
+            honest.messages(topic).contains(&b"under attack".to_vec())
+        })
+        .await
+    );
+    // All of them are cut at the handshake deadline.
+    let mut cut = 0;
+    for s in &mut flood_conns {
+        if closed_within::<R>(s, Duration::from_secs(4)).await {
+            cut += 1;
+        }
+    }
+    assert_eq!(cut, flood_conns.len());
+    drop(flood_conns);
+
+    // A flood of envelopes from an established peer.
+    let flooder = key(62);
+    let mut s = R::connect(addr).await.unwrap();
+    let mut session = Session::initiator(
+        raw_caps(),
+        flooder.clone(),
+        key(60).public_key(),
+        status_driver::os::now(),
+        [4; 32],
+    );
+    let mut wire = Vec::new();
+    let mut buf = vec![0u8; 64 << 10];
+    let mut established = false;
+    let mut dropped = false;
+    let mut sent = 0u32;
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(10) && !dropped {
+        session.poll_transmit(&mut wire);
+        if !wire.is_empty() {
+            if write_all::<R>(&mut s, &wire).await.is_err() {
+                dropped = true;
+            }
+            wire.clear();
+        }
+        if established && sent < 2000 {
+            let mut rng =
+                <rand_chacha::ChaCha20Rng as rand_chacha::rand_core::SeedableRng>::from_seed(
+                    [8; 32],
+                );
+            for _ in 0..50 {
+                let body = sent.to_be_bytes();
+                let params = status_waku::MessageParams::new(
+                    &body,
+                    status_waku::Encryption::Symmetric(&CHAT_KEY),
+                    Topic::from_name("flood"),
+                );
+                let env = status_waku::wrap(&mut rng, &params, status_driver::os::now()).unwrap();
+                let mut payload = Vec::new();
+                status_waku::packet::encode_envelopes(&[env], &mut payload);
+                let _ = session.send("waku", status_waku::packet::code::MESSAGES, &payload);
+                sent += 1;
+            }
+            continue;
+        }
+        match read_some::<R>(&mut s, &mut buf, Duration::from_millis(100)).await {
+            Some(Ok(0)) | Some(Err(_)) => dropped = true,
+            Some(Ok(n)) => {
+                let _ = session.handle_input(status_driver::os::now(), &buf[..n]);
+                while let Some(ev) = session.poll_event() {
+                    match ev {
+                        SessionEvent::Established { .. } => {
+                            established = true;
+                            let status = status_waku::StatusOptions {
+                                pow_requirement: Some(0.0),
+                                ..Default::default()
+                            };
+                            session
+                                .send("waku", status_waku::packet::code::STATUS, &status.to_vec())
+                                .unwrap();
+                        }
+                        SessionEvent::Closed { .. } => dropped = true,
+                        _ => {}
+                    }
+                }
+            }
+            None => {}
+        }
+    }
+    assert!(dropped, "the flooder was not cut off after {sent} packets");
+    let flooder_id = flooder.public_key().node_id();
+    let banned = target
+        .handle
+        .call(move |n, now| n.is_banned(&flooder_id, now))
+        .await
+        .unwrap();
+    assert!(banned);
+    let cause = target.events.lock().unwrap().iter().find_map(|e| match e {
+        Event::PeerDisconnected { node_id, cause, .. } if *node_id == flooder_id => {
+            Some(cause.clone())
+        }
+        _ => None,
+    });
+    assert_eq!(
+        cause,
+        Some(status_node::Cause::Waku(
+            status_waku::node::DropReason::RateLimited
+        ))
+    );
+    assert_eq!(peers(&target.handle).await, 1, "the honest peer stays");
+
+    // Memory: the node bounds pending handshakes (`max_pending_inbound`,
+    // each a read buffer and a session holding at most one handshake
+    // packet) and stores at most what its Waku limits allow; the 1000
+    // connections and the flood stayed within that.
+    let per_pending = 16 * 1024 + 70 * 1024 + 8 * 1024;
+    let bound = pending_max * per_pending + (8 << 20);
+    let peak = peak_bytes().saturating_sub(baseline);
+    assert!(peak < bound, "heap grew by {peak} bytes, bound {bound}");
+    sleep::<R>(Duration::from_millis(500)).await;
+    let after = live_bytes().saturating_sub(baseline);
+    assert!(
+        after < 4 << 20,
+        "{after} bytes still held after the attacks"
+    );
+    eprintln!(
+        "heap peak +{} KiB (bound {} KiB), after +{} KiB",
+        peak >> 10,
+        bound >> 10,
+        after >> 10
+    );
+    target.handle.shutdown().await;
+    honest.handle.shutdown().await;
+}
+
+fn raw_caps() -> std::sync::Arc<status_rlpx::session::Config> {
+    std::sync::Arc::new(status_rlpx::session::Config {
+        capabilities: vec![status_rlpx::p2p::CapabilityConfig {
+            cap: status_rlpx::p2p::Capability::new("waku", 1),
+            length: 128,
+        }],
+        ..status_rlpx::session::Config::default()
+    })
+}
