@@ -235,7 +235,7 @@ fn percent_decode(s: &str) -> Result<String, Error> {
 
 fn percent_encode(s: &str, out: &mut String) {
     for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~!$'()*+,;:@".contains(&b) {
+        if b.is_ascii_alphanumeric() || b"-_.~!$'()*+,;:".contains(&b) {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));

@@ -297,6 +297,20 @@ pub enum Event {
     },
 }
 
+impl Event {
+    /// The operation this event is about.
+    pub fn op(&self) -> OpId {
+        match self {
+            Event::Sent { op, .. }
+            | Event::Confirmed { op, .. }
+            | Event::Query { op, .. }
+            | Event::Resolved { op, .. }
+            | Event::EnsVerified { op, .. }
+            | Event::Failed { op, .. } => *op,
+        }
+    }
+}
+
 /// A transaction to send (status-go's `SendTxArgs`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransactionRequest {

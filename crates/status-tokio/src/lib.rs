@@ -54,7 +54,12 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "jsonrpc")]
+mod jsonrpc;
 mod runtime;
+
+#[cfg(feature = "jsonrpc")]
+pub use jsonrpc::{EthClient, EthClientError};
 
 pub use runtime::Tokio;
 pub use status_driver::dns::HickoryTxt;
