@@ -3,22 +3,28 @@
 //! and sealed, opened messages handed back (DESIGN.md: "the glue loop
 //! between them is a few lines and lives in a library").
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use rand_core::CryptoRng;
 use status_core::{SecretKey, Timestamp};
 use status_waku::filter::{Filter as WakuFilter, FilterId as WakuFilterId};
 use status_waku::node::Delivered;
-use status_waku::{wrap, Encryption, MessageParams, Waku};
+use status_waku::{wrap, Encryption, Envelope, MessageParams, Topic, Waku};
 
-use crate::filter::{FilterId, FilterKey};
-use crate::messenger::{Event, Input, Output, PostKey, WakuMessage};
+use crate::filter::{Filter, FilterId, FilterKey};
+use crate::messenger::{Event, Input, Output, Post, PostKey, WakuMessage};
 
 /// Maps a messenger's filters onto a Waku machine's, and posts for it.
+///
+/// Without a Waku machine, [`seal`](Self::seal), [`track`](Self::track)
+/// and [`open`](Self::open) make a direct link: envelopes from one
+/// messenger's posts opened by another's filters (tests, benchmarks, a
+/// wire between two processes).
 pub struct Bridge {
     signer: SecretKey,
     to_waku: HashMap<FilterId, WakuFilterId>,
     from_waku: HashMap<WakuFilterId, FilterId>,
+    local: BTreeMap<FilterId, (Topic, WakuFilter)>,
 }
 
 impl Bridge {
@@ -29,7 +35,66 @@ impl Bridge {
             signer: identity,
             to_waku: HashMap::new(),
             from_waku: HashMap::new(),
+            local: BTreeMap::new(),
         }
+    }
+
+    /// The envelope for a post: wrapped, signed with our identity,
+    /// encrypted and sealed with its PoW.
+    pub fn seal<R: CryptoRng + ?Sized>(
+        &self,
+        rng: &mut R,
+        now: Timestamp,
+        post: &Post,
+    ) -> Result<Envelope, status_waku::Error> {
+        let encryption = match &post.key {
+            PostKey::Symmetric(k) => Encryption::Symmetric(k),
+            PostKey::Asymmetric(k) => Encryption::Asymmetric(k),
+        };
+        let mut params = MessageParams::new(&post.payload, encryption, post.topic);
+        params.signer = Some(&self.signer);
+        params.ttl = post.ttl;
+        params.pow_target = post.pow_target;
+        wrap(rng, &params, now)
+    }
+
+    fn waku_filter(&self, f: &Filter) -> WakuFilter {
+        match &f.key {
+            FilterKey::Symmetric(k) => WakuFilter::symmetric(vec![f.topic], **k),
+            FilterKey::Identity => WakuFilter::asymmetric(vec![f.topic], self.signer.clone()),
+        }
+    }
+
+    /// Notes the filters an output installs or removes, for
+    /// [`open`](Self::open).
+    pub fn track(&mut self, output: &Output) {
+        match output {
+            Output::Subscribe(f) => {
+                self.local.insert(f.id, (f.topic, self.waku_filter(f)));
+            }
+            Output::Unsubscribe(id) => {
+                self.local.remove(id);
+            }
+            _ => {}
+        }
+    }
+
+    /// Opens an envelope with the tracked filters: the input for the
+    /// messenger, if one of them opens it.
+    pub fn open(&self, envelope: &Envelope) -> Option<Input> {
+        self.local.iter().find_map(|(id, (topic, f))| {
+            if *topic != envelope.topic {
+                return None;
+            }
+            let message = f.open(envelope)?;
+            Some(Input::Received(WakuMessage {
+                filter: *id,
+                payload: message.payload().to_vec(),
+                signer: message.signer().copied(),
+                hash: envelope.hash(),
+                sent: Timestamp::from_secs(u64::from(envelope.expiry.saturating_sub(envelope.ttl))),
+            }))
+        })
     }
 
     /// Carries out one messenger output on `waku`: an [`Event`] comes back
