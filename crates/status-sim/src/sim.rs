@@ -39,6 +39,20 @@ pub trait Node {
 
     /// Size of a packet on the wire, for bandwidth and byte counters.
     fn packet_size(packet: &Self::Packet) -> usize;
+
+    /// A packet this node sent to `to` was lost: dropped by the link, cut
+    /// by a partition, or sent to or arriving at an offline node. Called at
+    /// the time the loss happened. The default ignores it (datagrams); a
+    /// node that models a stream transport over the link (TCP, where a gap
+    /// is never seen: the connection breaks instead) closes the stream.
+    fn handle_lost(
+        &mut self,
+        ctx: &mut Ctx<'_, Self::Packet>,
+        to: NodeIndex,
+        packet: Self::Packet,
+    ) {
+        let _ = (ctx, to, packet);
+    }
 }
 
 /// A node's view of the simulator during one call: the time, and a place
@@ -118,6 +132,11 @@ enum EventKind<P> {
     SetOnline {
         node: NodeIndex,
         online: bool,
+    },
+    Lost {
+        from: NodeIndex,
+        to: NodeIndex,
+        packet: P,
     },
 }
 
@@ -477,8 +496,17 @@ impl<N: Node> Sim<N> {
             return false;
         };
         self.now = self.now.max(ev.at);
-        self.metrics.events += 1;
+        // Loss reports are bookkeeping of the link, not events of the run:
+        // they do not change the counts of runs without stream nodes.
+        if !matches!(ev.kind, EventKind::Lost { .. }) {
+            self.metrics.events += 1;
+        }
         match ev.kind {
+            EventKind::Lost { from, to, packet } => {
+                if self.online(from) {
+                    self.call(from, |n, ctx| n.handle_lost(ctx, to, packet));
+                }
+            }
             EventKind::Deliver {
                 from,
                 to,
@@ -617,10 +645,12 @@ impl<N: Node> Sim<N> {
         lm.bytes_sent += size;
         if cut {
             lm.cut += 1;
+            self.push(self.now, EventKind::Lost { from, to, packet });
             return;
         }
         if chance(&mut self.rng, link.loss) {
             lm.lost += 1;
+            self.push(self.now, EventKind::Lost { from, to, packet });
             return;
         }
         // Serialisation on a bandwidth-limited link, in microseconds.
@@ -667,6 +697,7 @@ impl<N: Node> Sim<N> {
         let lm = self.metrics.links.entry((from, to)).or_default();
         if !self.slots.get(to.0 as usize).is_some_and(|s| s.online) {
             lm.cut += 1;
+            self.push(self.now, EventKind::Lost { from, to, packet });
             return;
         }
         lm.packets_delivered += 1;

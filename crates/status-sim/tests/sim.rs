@@ -234,3 +234,63 @@ fn a_partition_cuts_links_until_it_heals_and_churn_drops_traffic() {
     assert!(cut > 0);
     assert!(sim.summary().delivery_latency_max_ms >= 3000);
 }
+
+/// Sends one packet every 100 ms and counts the ones reported lost.
+struct Counter {
+    peer: NodeIndex,
+    next: Option<Timestamp>,
+    left: u32,
+    lost: Vec<(NodeIndex, u32, Timestamp)>,
+}
+
+impl Node for Counter {
+    type Packet = u32;
+    fn handle_packet(&mut self, ctx: &mut Ctx<'_, u32>, _: NodeIndex, _: u32) {
+        ctx.record_delivery(Duration::ZERO);
+    }
+    fn handle_timeout(&mut self, ctx: &mut Ctx<'_, u32>) {
+        ctx.send(self.peer, self.left);
+        self.left -= 1;
+        self.next = (self.left > 0).then(|| ctx.now().saturating_add(Duration::from_millis(100)));
+    }
+    fn poll_timeout(&self) -> Option<Timestamp> {
+        self.next
+    }
+    fn packet_size(_: &u32) -> usize {
+        4
+    }
+    fn handle_lost(&mut self, ctx: &mut Ctx<'_, u32>, to: NodeIndex, packet: u32) {
+        self.lost.push((to, packet, ctx.now()));
+    }
+}
+
+#[test]
+fn the_sender_hears_of_every_packet_a_partition_cut_or_an_offline_peer_missed() {
+    let start = Timestamp::from_secs(1_700_000_000);
+    let mut sim = Sim::new(SimConfig {
+        start,
+        ..SimConfig::default()
+    });
+    let counter = |peer| Counter {
+        peer: NodeIndex(peer),
+        next: Some(start),
+        left: 30,
+        lost: Vec::new(),
+    };
+    let a = sim.add_node(counter(1));
+    let b = sim.add_node(counter(0));
+    let ms = |m| start.saturating_add(Duration::from_millis(m));
+    sim.partition(ms(450), ms(950), &[a]); // a's packets 5..9 are cut
+    sim.offline(b, ms(1950), ms(2450)); // and those arriving while b is down
+    sim.run_until_idle(ms(10_000));
+    let lost = &sim.node(a).unwrap().lost;
+    let link = &sim.metrics().links[&(a, b)];
+    assert_eq!(lost.len() as u64, link.cut + link.lost);
+    assert_eq!(link.packets_delivered + lost.len() as u64, 30);
+    assert!(lost.iter().all(|(to, _, _)| *to == b));
+    // Reported when the loss happened: in the partition, or on arrival.
+    assert_eq!(lost[0].2, ms(500));
+    assert!(lost
+        .iter()
+        .any(|(_, _, at)| *at >= ms(2000) && *at < ms(2500)));
+}
