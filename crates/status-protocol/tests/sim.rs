@@ -378,3 +378,50 @@ fn a_crash_mid_conversation_loses_nothing_and_decrypts_nothing_twice() {
         let _ = Event::ChatChanged(chat);
     }
 }
+
+#[test]
+fn our_other_device_pairs_and_sees_both_sides_of_a_conversation() {
+    for seed in SEEDS {
+        let alice = status_core::SecretKey::from_bytes(&[0x11; 32]).unwrap();
+        let bob = status_core::SecretKey::from_bytes(&[0x22; 32]).unwrap();
+        let (alice_pub, bob_pub) = (alice.public_key(), bob.public_key());
+        let mut net = Net::with_keys(
+            seed,
+            &["alice-phone", "alice-laptop", "bob"],
+            vec![alice.clone(), alice, bob],
+            lossy(0.05),
+        );
+        net.run_for(5_000);
+        // each alice device saw the other's bundle on her contact-code topic
+        for (i, other) in [(0, "alice-laptop-device"), (1, "alice-phone-device")] {
+            let seen = net.dev(i).events.iter().any(|e| match e {
+                Event::NewInstallations(list) => list.iter().any(|inst| inst.id == other),
+                _ => false,
+            });
+            assert!(seen, "{} did not see {other}", net.dev(i).name);
+            let id = other.to_owned();
+            net.with(i, move |d, ctx| d.command(ctx, Command::EnableInstallation { id }));
+        }
+        net.with(1, |d, ctx| d.command(ctx, Command::PairDevices));
+        net.run_for(5_000);
+        assert!(
+            net.dev(0).events.iter().any(|e| matches!(e, Event::InstallationMetadata { id, .. } if id == "alice-laptop-device")),
+            "the phone learnt the laptop's name"
+        );
+
+        let chat = chat_of(net.with(0, move |d, ctx| d.command(ctx, Command::StartOneToOne { key: bob_pub })));
+        let mut sent = vec![(text(&mut net, 0, &chat, "hi bob, from my phone"), vec![1, 2])];
+        net.run_for(120_000);
+        let back = ChatId::one_to_one(&alice_pub);
+        sent.push((text(&mut net, 2, &back, "hi alice"), vec![0, 1]));
+        net.run_for(120_000);
+        sent.push((text(&mut net, 1, &chat, "and from my laptop"), vec![0, 2]));
+        net.run_for(240_000);
+        assert_exactly_once(&net, &sent);
+        // the laptop has the conversation with bob, our own line included
+        let laptop = net.dev(1).messenger.as_ref().unwrap();
+        let lines = laptop.messages(&chat, 10).unwrap();
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert!(lines.iter().filter(|m| m.from == alice_pub).all(|m| m.outgoing.is_some()));
+    }
+}
