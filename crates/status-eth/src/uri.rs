@@ -419,6 +419,13 @@ impl fmt::Display for PaymentRequest {
         }
         match &self.target {
             Target::Address(a) => out.push_str(&a.to_checksum(None)),
+            // Without `pay-`, a '-' in the name would read as an EIP-831
+            // prefix: escape it.
+            Target::Ens(n) if !self.pay_prefix => {
+                let mut t = String::new();
+                percent_encode(n, &mut t);
+                out.push_str(&t.replace('-', "%2D"));
+            }
             Target::Ens(n) => percent_encode(n, &mut out),
         }
         if let Some(c) = self.chain_id {

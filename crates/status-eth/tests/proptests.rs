@@ -15,7 +15,7 @@ fn u256() -> impl Strategy<Value = U256> {
 fn target() -> impl Strategy<Value = Target> {
     prop_oneof![
         any::<[u8; 20]>().prop_map(|a| Target::Address(Address::from(a))),
-        "[a-z0-9]{1,10}(\\.[a-z0-9-]{1,10}){0,2}\\.eth".prop_map(Target::Ens),
+        "[a-z0-9-]{1,10}(\\.[a-z0-9-]{1,10}){0,2}\\.eth".prop_map(Target::Ens),
     ]
 }
 
