@@ -5,6 +5,25 @@
 //! - [`Archive`] is where envelopes are kept: [`SqliteArchive`] (embedded,
 //!   the default), [`PostgresArchive`] (fleets), [`MemoryArchive`] (tests).
 //!   Only the store touches a disk or a database.
+//! - [`Mailserver`] is the protocol logic, sans IO: a P2P Request becomes
+//!   a [`Query`] or a refusal, a query's rows become P2P Messages and a
+//!   Request Complete, a timer becomes a cleaner run.
+//! - [`MailserverRole`] runs both beside a `status_node::Node` built with
+//!   `ConfigBuilder::mailserver()`: it archives the node's
+//!   `Event::Archive`s in batches and answers its
+//!   `Event::MailserverRequest`s.
+//!
+//! Where this crate and status-go v0.55.1 part ways, on purpose:
+//! - a request with a topic list and no bloom (status-go's newer direct
+//!   request) is served by exact topic; status-go refuses it ("bloom filter
+//!   is empty");
+//! - a cursor continues strictly after (or before) its own key, so a page
+//!   whose last envelope was pruned meanwhile still loses nothing
+//!   (status-go's LevelDB seek skips one envelope then), and a cursor
+//!   outside the request's range cannot widen it;
+//! - "failed to decode data: " is followed by this crate's RLP error, not
+//!   Go's;
+//! - [`MailserverConfig::allowed_peers`] can restrict who may ask.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -13,6 +32,8 @@ mod error;
 mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod role;
+mod server;
 mod sqlite;
 
 pub use archive::{Archive, ArchivedEnvelope, DbKey, Order, Query, Selector, DB_KEY_SIZE};
@@ -20,4 +41,9 @@ pub use error::Error;
 pub use memory::MemoryArchive;
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresArchive, PostgresConfig};
+pub use role::{MailserverRole, Reply, RoleConfig, RoleStats};
+pub use server::{
+    Decision, Mailserver, MailserverConfig, Request, Response, Stats, DEFAULT_MAX_MESSAGE_SIZE,
+    MAX_LEGACY_QUERY_RANGE, TTL_SAFE_THRESHOLD,
+};
 pub use sqlite::{SqliteArchive, SqliteConfig, Synchronous};

@@ -194,6 +194,7 @@ pub struct ConfigBuilder {
     max_peers: usize,
     bridge_whisper: bool,
     min_pow: Option<f64>,
+    mailserver_role: bool,
 }
 
 impl ConfigBuilder {
@@ -211,6 +212,7 @@ impl ConfigBuilder {
             max_peers: DEFAULT_MAX_PEERS,
             bridge_whisper: false,
             min_pow: None,
+            mailserver_role: false,
         }
     }
 
@@ -279,6 +281,19 @@ impl ConfigBuilder {
         self
     }
 
+    /// Runs the mailserver role (11/WAKU-MAILSERVER) beside the relay:
+    /// every accepted envelope is reported as
+    /// [`Event::Archive`](crate::Event::Archive) and every history request
+    /// as [`Event::MailserverRequest`](crate::Event::MailserverRequest),
+    /// to be answered with [`Node::send_p2p_messages`](crate::Node::send_p2p_messages)
+    /// and [`Node::send_p2p_request_complete`](crate::Node::send_p2p_request_complete)
+    /// (the `status-mailserver` crate does both); our discv5 record
+    /// advertises the `whispermail` topic.
+    pub fn mailserver(mut self) -> Self {
+        self.mailserver_role = true;
+        self
+    }
+
     /// Established connections at most.
     pub fn max_peers(mut self, n: usize) -> Self {
         self.max_peers = n;
@@ -338,6 +353,7 @@ impl ConfigBuilder {
         if let Some(pow) = self.min_pow {
             waku.min_pow = pow;
         }
+        waku.mailserver = self.mailserver_role;
         let mut caps = vec![CapabilityConfig {
             cap: Capability::new("waku", 1),
             length: MESSAGE_CODES,

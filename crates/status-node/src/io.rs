@@ -285,6 +285,30 @@ pub enum Event {
         /// Pages it took.
         pages: u32,
     },
+    /// (Mailserver role) a new envelope was accepted: archive it. `raw`
+    /// is its RLP as received; `hash` its keccak256.
+    Archive {
+        /// The envelope hash.
+        hash: [u8; 32],
+        /// The envelope's RLP.
+        raw: bytes::Bytes,
+    },
+    /// (Mailserver role) a peer asked for history with a P2P Request:
+    /// answer with [`Node::send_p2p_messages`](crate::Node::send_p2p_messages)
+    /// and [`Node::send_p2p_request_complete`](crate::Node::send_p2p_request_complete).
+    MailserverRequest {
+        /// The peer's connection.
+        conn: ConnectionId,
+        /// Its node id.
+        node_id: NodeId,
+        /// The subprotocol it asked on.
+        protocol: Protocol,
+        /// The request envelope; `None` for status-go's direct form, whose
+        /// RLP is `payload`.
+        envelope: Option<status_waku::Envelope>,
+        /// The packet payload as received.
+        payload: bytes::Bytes,
+    },
     /// A history request could not be served.
     HistoryFailed {
         /// The request.

@@ -624,6 +624,52 @@ impl Node {
         Ok(id)
     }
 
+    /// (Mailserver role) sends archived envelopes (their RLP) to the peer
+    /// on `conn` in one P2P Message: an answer to
+    /// [`Event::MailserverRequest`].
+    ///
+    /// # Errors
+    /// [`Error::UnknownConnection`] for a connection without a Waku peer;
+    /// [`Error::Waku`] when the packet would be too large.
+    pub fn send_p2p_messages<B: AsRef<[u8]>>(
+        &mut self,
+        now: Timestamp,
+        conn: ConnectionId,
+        envelopes: &[B],
+    ) -> Result<(), Error> {
+        let (peer, _) = self
+            .conns
+            .get(&conn)
+            .and_then(|c| c.waku)
+            .ok_or(Error::UnknownConnection(conn))?;
+        self.waku.send_p2p_raw_messages(peer, envelopes)?;
+        self.pump(now);
+        Ok(())
+    }
+
+    /// (Mailserver role) ends an answer to [`Event::MailserverRequest`]
+    /// with a P2P Request Complete (build the payload with
+    /// [`status_waku::RequestComplete`]).
+    ///
+    /// # Errors
+    /// [`Error::UnknownConnection`] for a connection without a Waku peer;
+    /// [`Error::Waku`] for a whisper/6 peer.
+    pub fn send_p2p_request_complete(
+        &mut self,
+        now: Timestamp,
+        conn: ConnectionId,
+        payload: &[u8],
+    ) -> Result<(), Error> {
+        let (peer, _) = self
+            .conns
+            .get(&conn)
+            .and_then(|c| c.waku)
+            .ok_or(Error::UnknownConnection(conn))?;
+        self.waku.send_p2p_request_complete(peer, payload)?;
+        self.pump(now);
+        Ok(())
+    }
+
     /// Adds a static peer: dialled now (unless connected) and again after
     /// every disconnect, never dropped for a discovered one. (Unlike the
     /// configured static nodes it is not exempt from the Waku rate limits,
@@ -1081,6 +1127,33 @@ impl Node {
                 if let Some(&id) = self.by_waku.get(&peer) {
                     self.on_request_complete(now, id, &payload);
                 }
+            }
+            waku_node::Event::Archive { hash, raw } => {
+                self.outputs
+                    .push_back(Output::Event(Event::Archive { hash, raw }));
+            }
+            waku_node::Event::P2PRequest {
+                peer,
+                envelope,
+                payload,
+            } => {
+                let Some(&conn) = self.by_waku.get(&peer) else {
+                    return;
+                };
+                let Some(c) = self.conns.get(&conn) else {
+                    return;
+                };
+                let (Some(node_id), Some((_, protocol))) = (c.node_id, c.waku) else {
+                    return;
+                };
+                self.outputs
+                    .push_back(Output::Event(Event::MailserverRequest {
+                        conn,
+                        node_id,
+                        protocol,
+                        envelope,
+                        payload,
+                    }));
             }
             _ => {}
         }

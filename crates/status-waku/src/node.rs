@@ -178,6 +178,16 @@ pub enum Event {
         /// The raw payload.
         payload: Bytes,
     },
+    /// A new envelope was accepted (from a peer or posted): with
+    /// [`WakuConfig::mailserver`] set, the mailserver archives it
+    /// (status-go calls `MailServer.Archive` at the same point). Like other
+    /// repeatable events it counts against [`WakuConfig::max_events`].
+    Archive {
+        /// The envelope hash.
+        hash: [u8; 32],
+        /// The envelope's RLP, as received.
+        raw: Bytes,
+    },
     /// A peer sent a P2P Request (126): a history request for a mailserver
     /// (11/WAKU-MAILSERVER); only with [`WakuConfig::mailserver`] set. The
     /// machine answers none itself; a mailserver built on it opens the
@@ -1015,6 +1025,12 @@ impl Waku {
         if self.filters.wants(env.topic) {
             self.deliver(hash, &env, false);
         }
+        if self.config.mailserver {
+            self.push_event(Event::Archive {
+                hash,
+                raw: body.clone(),
+            });
+        }
         if relay {
             let probe = BloomProbe::of(env.topic);
             let mut slot = None;
@@ -1587,6 +1603,30 @@ impl Waku {
             return Err(Error::PacketTooLarge { size: v.len(), max });
         }
         // the same code on waku/1 and shh/6
+        self.send(peer, protocol, code::P2P_MESSAGE, v.into());
+        Ok(())
+    }
+
+    /// Sends envelopes already encoded (an archive's rows) to `peer` in one
+    /// P2P Message, as [`Waku::send_p2p_messages`] does, without decoding
+    /// them again (status-go `SendRawP2PDirect`).
+    ///
+    /// # Errors
+    /// [`Error::UnknownPeer`]; [`Error::PacketTooLarge`] over our
+    /// `max_packet_size`.
+    pub fn send_p2p_raw_messages<B: AsRef<[u8]>>(
+        &mut self,
+        peer: PeerId,
+        envelopes: &[B],
+    ) -> Result<(), Error> {
+        let p = self.peer(peer).ok_or(Error::UnknownPeer(peer.0))?;
+        let protocol = p.protocol;
+        let mut v = Vec::new();
+        encode_raw_list(envelopes.iter().map(AsRef::as_ref), &mut v);
+        let max = self.config.limits.max_packet_size;
+        if v.len() > max {
+            return Err(Error::PacketTooLarge { size: v.len(), max });
+        }
         self.send(peer, protocol, code::P2P_MESSAGE, v.into());
         Ok(())
     }
