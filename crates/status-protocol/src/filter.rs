@@ -84,32 +84,25 @@ impl Purpose {
         }
     }
 
-    /// The topic and key status-go derives for this purpose.
+    /// The topic and key status-go derives for this purpose, given its
+    /// [`name`](Self::name): symmetric keys come from `key_of(name)` (the
+    /// name is the password; the messenger caches the PBKDF2 result in its
+    /// store, as status-go keeps derived keys in its database).
     pub(crate) fn topic_and_key(
         &self,
         me: &PublicKey,
-        negotiated_name: &str,
+        name: &str,
+        key_of: impl FnOnce(&str) -> Zeroizing<[u8; 32]>,
     ) -> (Topic, FilterKey) {
         match self {
-            Purpose::Public(name) => (
-                Topic::from_name(name),
-                FilterKey::Symmetric(symmetric_key_from_password(name)),
-            ),
-            Purpose::ContactCode(k) => {
-                let name = contact_code_topic_name(k);
-                (
-                    Topic::from_name(&name),
-                    FilterKey::Symmetric(symmetric_key_from_password(&name)),
-                )
-            }
             Purpose::Partitioned => (Topic::partitioned(me), FilterKey::Identity),
             Purpose::Discovery => (Topic::personal_discovery(me), FilterKey::Identity),
-            // status-go `LoadNegotiated`: both derived from the hex of the
-            // shared secret, as for a public chat of that name.
-            Purpose::Negotiated(_) => (
-                Topic::from_name(negotiated_name),
-                FilterKey::Symmetric(symmetric_key_from_password(negotiated_name)),
-            ),
+            // public chats and contact codes by their name; the negotiated
+            // topic by the hex of the shared secret (status-go
+            // `LoadNegotiated`), all as `addSymmetric(name)`
+            Purpose::Public(_) | Purpose::ContactCode(_) | Purpose::Negotiated(_) => {
+                (Topic::from_name(name), FilterKey::Symmetric(key_of(name)))
+            }
         }
     }
 }
@@ -126,9 +119,9 @@ impl Purpose {
 /// assert!(matches!(key, FilterKey::Symmetric(_)));
 /// ```
 pub fn derive(purpose: &Purpose, me: &status_core::SecretKey) -> (Topic, FilterKey) {
-    let name = match purpose {
-        Purpose::Negotiated(k) => hex::encode(*status_waku::topic::negotiated_secret(me, k)),
-        _ => String::new(),
-    };
-    purpose.topic_and_key(&me.public_key(), &name)
+    let pk = me.public_key();
+    let name = purpose.name(&pk, |k| {
+        hex::encode(*status_waku::topic::negotiated_secret(me, k))
+    });
+    purpose.topic_and_key(&pk, &name, symmetric_key_from_password)
 }

@@ -26,6 +26,8 @@ mod ids;
 mod journal;
 mod messenger;
 pub mod metadata;
+#[cfg(feature = "sim")]
+pub mod sim;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 pub mod store;

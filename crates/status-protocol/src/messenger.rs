@@ -22,6 +22,7 @@ use status_proto::protobuf::{
     SyncInstallationPublicChat,
 };
 use status_proto::Message as _;
+use status_waku::topic::symmetric_key_from_password;
 use status_waku::Topic;
 use zeroize::Zeroizing;
 
@@ -1838,7 +1839,22 @@ impl<S: Store> Messenger<S> {
         if let Some(id) = self.filter_names.get(&name) {
             return *id;
         }
-        let (topic, key) = purpose.topic_and_key(&me, &name);
+        let cached = read(&self.store, &self.batch, Table::Keys, name.as_bytes())
+            .ok()
+            .flatten()
+            .and_then(|v| <[u8; 32]>::try_from(v.as_slice()).ok());
+        let mut derived = None;
+        let (topic, key) = purpose.topic_and_key(&me, &name, |password| match cached {
+            Some(k) => Zeroizing::new(k),
+            None => {
+                let k = symmetric_key_from_password(password);
+                derived = Some(k.to_vec());
+                k
+            }
+        });
+        if let Some(k) = derived {
+            self.batch.put(Table::Keys, name.as_bytes().to_vec(), k);
+        }
         let id = FilterId(self.next_filter);
         self.next_filter += 1;
         let filter = Filter {

@@ -1,32 +1,57 @@
-//! A network of devices in status-sim: each is a real [`Messenger`] over a
-//! real `status_waku` machine, glued by [`Bridge`]; links carry Waku
-//! packets (code, payload).
-
-#![allow(dead_code)]
+//! Whole networks of messengers in status-sim (feature `sim`): each
+//! [`Device`] is a real [`Messenger`] over a real `status_waku` machine,
+//! glued by [`Bridge`]; links carry Waku packets (code, payload), so one
+//! seed replays a conversation byte for byte. status-sim itself knows no
+//! protocol; this is the scenario side that lives beside the crate it
+//! tests (DESIGN.md).
+//!
+//! ```
+//! use status_protocol::sim::Net;
+//! use status_protocol::Command;
+//! use status_sim::LinkConfig;
+//!
+//! let mut net = Net::new(7, &["alice", "bob"], LinkConfig::default());
+//! for i in 0..2 {
+//!     net.with(i, |d, ctx| d.command(ctx, Command::JoinPublic { name: "status".into() }));
+//! }
+//! let chat = status_protocol::ChatId::public("status").unwrap();
+//! net.with(0, |d, ctx| {
+//!     d.command(ctx, Command::SendText { chat: chat.clone(), text: "hi".into(), response_to: None })
+//! });
+//! net.run_for(2_000);
+//! assert_eq!(net.dev(1).received_in(&chat).len(), 1);
+//! ```
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::store::MemoryStore;
+use crate::{Bridge, ChatId, Command, Config, Event, Input, MessageId, Messenger, Outcome};
 use bytes::Bytes;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use status_core::{PublicKey, SecretKey, Timestamp};
-use status_protocol::store::MemoryStore;
-use status_protocol::{Bridge, ChatId, Config, Event, Input, MessageId, Messenger};
 use status_sim::{Ctx, LinkConfig, Node, NodeIndex, Sim, SimConfig};
 use status_waku::node::Event as WakuEvent;
 use status_waku::peer::{PeerId, Protocol};
 use status_waku::{Waku, WakuConfig};
 
+/// The simulations' epoch, in ms (2023-11-14).
 pub const T0: u64 = 1_700_000_000_000;
 
+/// [`T0`] as a timestamp.
 pub fn t0() -> Timestamp {
     Timestamp::from_millis(T0)
 }
 
+/// One device: a messenger over an in-memory store and its Waku node.
 pub struct Device {
+    /// Its name in the scenario.
     pub name: String,
+    /// Its account's identity.
     pub key: SecretKey,
+    /// The messenger (`None` only while restarting).
     pub messenger: Option<Messenger<MemoryStore>>,
+    /// Its Waku node.
     pub waku: Waku,
     bridge: Bridge,
     rng: ChaCha20Rng,
@@ -43,11 +68,12 @@ pub struct Device {
 }
 
 impl Device {
+    /// A device of the account `key`, seeded from `seed`.
     pub fn new(name: &str, key: SecretKey, seed: u64, config: Config) -> Device {
         let mut s = [0u8; 32];
         s[..8].copy_from_slice(&seed.to_le_bytes());
         let messenger =
-            Messenger::open(config.clone(), key.clone(), MemoryStore::new(), t0(), s).unwrap();
+            Messenger::open(config.clone(), key.clone(), MemoryStore::new(), t0(), s).unwrap(); // ok: a scenario bug, never input
         let waku_config = WakuConfig {
             min_pow: 0.0,
             ..WakuConfig::default()
@@ -69,26 +95,30 @@ impl Device {
         }
     }
 
+    /// The running messenger.
     pub fn m(&mut self) -> &mut Messenger<MemoryStore> {
-        self.messenger.as_mut().expect("messenger running")
+        self.messenger.as_mut().expect("messenger running") // ok: a scenario bug, never input
     }
 
+    /// Its account's public key.
     pub fn public(&self) -> PublicKey {
         self.key.public_key()
     }
 
     /// Crash and restart: what the store committed is all that survives.
     pub fn restart(&mut self, now: Timestamp) {
-        let store = self.messenger.take().expect("running").into_store();
+        let store = self.messenger.take().expect("running").into_store(); // ok: a scenario bug, never input
         self.restarts += 1;
         let mut seed = self.seed;
         seed[31] = seed[31].wrapping_add(self.restarts as u8);
-        let m = Messenger::open(self.config.clone(), self.key.clone(), store, now, seed).unwrap();
-        // a new process: the messenger asks for its filters again
+        let m = Messenger::open(self.config.clone(), self.key.clone(), store, now, seed).unwrap(); // ok: a scenario bug, never input
+                                                                                                   // a new process: the messenger asks for its filters again
         self.bridge.clear(&mut self.waku);
         self.messenger = Some(m);
     }
 
+    /// Runs the glue loop until quiet: messenger outputs to Waku, Waku
+    /// deliveries to the messenger, Waku packets onto the links.
     pub fn pump(&mut self, ctx: &mut Ctx<'_, (u64, Bytes)>) {
         let now = ctx.now();
         loop {
@@ -126,19 +156,23 @@ impl Device {
         }
     }
 
-    pub fn command(
-        &mut self,
-        ctx: &mut Ctx<'_, (u64, Bytes)>,
-        cmd: status_protocol::Command,
-    ) -> status_protocol::Outcome {
+    /// Runs a command now and pumps.
+    ///
+    /// # Panics
+    /// If the messenger refuses it: scenarios issue valid commands only.
+    pub fn command(&mut self, ctx: &mut Ctx<'_, (u64, Bytes)>, cmd: Command) -> Outcome {
         let now = ctx.now();
-        let r = self.m().handle_input(now, Input::Command(cmd)).unwrap();
+        let r = self
+            .m()
+            .handle_input(now, Input::Command(cmd))
+            .unwrap_or_else(|e| panic!("scenario command refused: {e}"));
         self.pump(ctx);
         r
     }
 
     /// Ids of chat messages received (ours from other devices included),
     /// with how often each arrived.
+    /// Every message id received, with how often it arrived.
     pub fn received(&self) -> BTreeMap<MessageId, usize> {
         let mut out = BTreeMap::new();
         for e in &self.events {
@@ -149,6 +183,7 @@ impl Device {
         out
     }
 
+    /// `(author, text)` of every message received in `chat`.
     pub fn received_in(&self, chat: &ChatId) -> Vec<(PublicKey, String)> {
         self.events
             .iter()
@@ -159,6 +194,7 @@ impl Device {
             .collect()
     }
 
+    /// Ids of our messages acknowledged by a recipient.
     pub fn delivered(&self) -> BTreeSet<MessageId> {
         self.events
             .iter()
@@ -193,7 +229,7 @@ impl Node for Device {
         }
         if let Some(m) = self.messenger.as_mut() {
             if m.poll_timeout().is_some_and(|(t, _)| t <= now) {
-                m.handle_timeout(now).unwrap();
+                m.handle_timeout(now).unwrap(); // ok: a scenario bug, never input
             }
         }
         self.pump(ctx);
@@ -214,8 +250,11 @@ impl Node for Device {
     }
 }
 
+/// Devices in a full mesh of Waku peers.
 pub struct Net {
+    /// The simulator.
     pub sim: Sim<Device>,
+    /// The devices, in the order they were added.
     pub nodes: Vec<NodeIndex>,
     link: LinkConfig,
 }
@@ -231,7 +270,7 @@ impl Net {
                 let mut b = [0u8; 32];
                 b[..8].copy_from_slice(&(seed.wrapping_mul(1000) + i as u64 + 1).to_le_bytes());
                 b[31] = 1;
-                SecretKey::from_bytes(&b).unwrap()
+                SecretKey::from_bytes(&b).unwrap() // ok: a scenario bug, never input
             })
             .collect();
         Net::with_keys(seed, names, keys, link)
@@ -278,6 +317,7 @@ impl Net {
         net
     }
 
+    /// Adds a device of account `key`, connected to every other.
     pub fn add_device(
         &mut self,
         name: &str,
@@ -304,7 +344,7 @@ impl Net {
     }
 
     fn connect(&mut self, a: NodeIndex, b: NodeIndex) {
-        let b_id = self.sim.node(b).unwrap().public().node_id();
+        let b_id = self.sim.node(b).unwrap().public().node_id(); // ok: a scenario bug, never input
         self.sim.with_node(a, |dev, ctx| {
             let now = ctx.now();
             let peer = dev.waku.add_peer(now, b_id, None, Protocol::Waku1);
@@ -314,23 +354,27 @@ impl Net {
         });
     }
 
+    /// Device `i`.
     pub fn dev(&self, i: usize) -> &Device {
-        self.sim.node(self.nodes[i]).unwrap()
+        self.sim.node(self.nodes[i]).unwrap() // ok: a scenario bug, never input
     }
 
+    /// Runs `f` on device `i` now, sending what it produced.
     pub fn with<R>(
         &mut self,
         i: usize,
         f: impl FnOnce(&mut Device, &mut Ctx<'_, (u64, Bytes)>) -> R,
     ) -> R {
-        self.sim.with_node(self.nodes[i], f).expect("node exists")
+        self.sim.with_node(self.nodes[i], f).expect("node exists") // ok: a scenario bug, never input
     }
 
+    /// Runs the simulation for `ms` of virtual time.
     pub fn run_for(&mut self, ms: u64) {
         let until = Timestamp::from_millis(self.sim.now().as_millis() + ms);
         self.sim.run_until(until);
     }
 
+    /// Virtual time now.
     pub fn now(&self) -> Timestamp {
         self.sim.now()
     }

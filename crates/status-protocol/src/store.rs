@@ -65,11 +65,14 @@ pub enum Table {
     SyncReceived = 13,
     /// Our outgoing MVDS ids -> the message id they carry.
     Outgoing = 14,
+    /// Symmetric keys derived from passwords (PBKDF2, 65,356 rounds) by
+    /// filter name, so a restart does not derive them again.
+    Keys = 15,
 }
 
 impl Table {
     /// Every table, in order.
-    pub const ALL: [Table; 15] = [
+    pub const ALL: [Table; 16] = [
         Table::Meta,
         Table::Chats,
         Table::Contacts,
@@ -85,6 +88,7 @@ impl Table {
         Table::SyncRecords,
         Table::SyncReceived,
         Table::Outgoing,
+        Table::Keys,
     ];
 }
 
@@ -156,7 +160,7 @@ impl Batch {
 /// A wrapper that counts commits:
 ///
 /// ```
-/// use status_protocol::store::{Batch, MemoryStore, Store, Table};
+/// use status_protocol::store::{Batch, MemoryStore, Rows, Store, Table};
 /// use status_protocol::Error;
 ///
 /// #[derive(Default)]

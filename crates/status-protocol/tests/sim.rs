@@ -4,12 +4,10 @@
 //! partitions, on two seeds each. Every message must reach every intended
 //! device exactly once and no one else.
 
-mod common;
-
 use std::collections::BTreeMap;
 
-use common::{Net, T0};
 use status_core::{PublicKey, Timestamp};
+use status_protocol::sim::{Net, T0};
 use status_protocol::{ChatId, ChatKind, Command, Event, MessageId, Outcome};
 use status_sim::{Latency, LinkConfig};
 
@@ -400,7 +398,9 @@ fn our_other_device_pairs_and_sees_both_sides_of_a_conversation() {
             });
             assert!(seen, "{} did not see {other}", net.dev(i).name);
             let id = other.to_owned();
-            net.with(i, move |d, ctx| d.command(ctx, Command::EnableInstallation { id }));
+            net.with(i, move |d, ctx| {
+                d.command(ctx, Command::EnableInstallation { id })
+            });
         }
         net.with(1, |d, ctx| d.command(ctx, Command::PairDevices));
         net.run_for(5_000);
@@ -409,8 +409,13 @@ fn our_other_device_pairs_and_sees_both_sides_of_a_conversation() {
             "the phone learnt the laptop's name"
         );
 
-        let chat = chat_of(net.with(0, move |d, ctx| d.command(ctx, Command::StartOneToOne { key: bob_pub })));
-        let mut sent = vec![(text(&mut net, 0, &chat, "hi bob, from my phone"), vec![1, 2])];
+        let chat = chat_of(net.with(0, move |d, ctx| {
+            d.command(ctx, Command::StartOneToOne { key: bob_pub })
+        }));
+        let mut sent = vec![(
+            text(&mut net, 0, &chat, "hi bob, from my phone"),
+            vec![1, 2],
+        )];
         net.run_for(120_000);
         let back = ChatId::one_to_one(&alice_pub);
         sent.push((text(&mut net, 2, &back, "hi alice"), vec![0, 1]));
@@ -422,6 +427,9 @@ fn our_other_device_pairs_and_sees_both_sides_of_a_conversation() {
         let laptop = net.dev(1).messenger.as_ref().unwrap();
         let lines = laptop.messages(&chat, 10).unwrap();
         assert_eq!(lines.len(), 3, "{lines:?}");
-        assert!(lines.iter().filter(|m| m.from == alice_pub).all(|m| m.outgoing.is_some()));
+        assert!(lines
+            .iter()
+            .filter(|m| m.from == alice_pub)
+            .all(|m| m.outgoing.is_some()));
     }
 }
