@@ -610,3 +610,55 @@ fn fleet_lists_become_static_nodes_and_mailservers() {
     );
     assert_eq!(config.peer_pool.topics[1].name, "whispermail");
 }
+
+#[test]
+fn rendezvous_registers_us_and_finds_peers_for_the_pool() {
+    use status_discovery::rendezvous::{Message, Status};
+    let mut net = Net::new();
+    let b = net.add(relayer(1).build().unwrap());
+    let b_enr = status_discovery::Enr::builder()
+        .ip(addr(1).ip())
+        .tcp(addr(1).port())
+        .sign(&key(1))
+        .unwrap();
+    let registered = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let seen = registered.clone();
+    net.rendezvous = Some(Box::new(move |bytes: &[u8]| {
+        let answer = match Message::decode(bytes).ok()? {
+            Message::Register { topic, record, .. } => {
+                seen.borrow_mut().push((topic, record));
+                Message::RegisterResponse {
+                    status: Status::Ok,
+                    message: String::new(),
+                }
+            }
+            Message::Discover { .. } => Message::DiscoverResponse {
+                status: Status::Ok,
+                message: String::new(),
+                records: vec![b_enr.clone()],
+            },
+            _ => return None,
+        };
+        Some(answer.to_bytes())
+    }));
+    // A relayer with discv5 (so it has a record) and a rendezvous server.
+    let a = net.add(
+        relayer(0)
+            .discv5_addr(addr(0))
+            .rendezvous_node("/ip4/127.0.0.1/tcp/30703/ethv4/16Uiu2HAm")
+            .build()
+            .unwrap(),
+    );
+    assert!(net.run_until(secs(10), |n| connected(n, a) == 1 && connected(n, b) == 1));
+    assert!(!net.rendezvous_requests.is_empty());
+    // It registered its own record under "whisper".
+    let regs = registered.borrow();
+    assert!(regs.iter().any(|(t, r)| t == "whisper"
+        && r.node_id()
+            == net.nodes[a]
+                .as_ref()
+                .unwrap()
+                .local_enr()
+                .unwrap()
+                .node_id()));
+}

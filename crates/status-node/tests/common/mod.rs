@@ -206,8 +206,13 @@ pub struct Net {
     /// Every output of every node, for replay comparisons.
     pub trace: Vec<String>,
     pub record_trace: bool,
-    /// Nodes whose dials go nowhere (the far end is "offline").
+    /// The DNS zone the network answers TXT look-ups from.
     pub dns: BTreeMap<String, String>,
+    /// A rendezvous server: request message in, answer out (`None`: the
+    /// request fails, as with a driver without libp2p).
+    pub rendezvous: Option<Box<dyn FnMut(&[u8]) -> Option<Vec<u8>>>>,
+    /// Rendezvous requests seen, by server.
+    pub rendezvous_requests: Vec<String>,
 }
 
 impl Net {
@@ -224,6 +229,8 @@ impl Net {
             trace: Vec::new(),
             record_trace: false,
             dns: BTreeMap::new(),
+            rendezvous: None,
+            rendezvous_requests: Vec::new(),
         }
     }
 
@@ -504,10 +511,18 @@ impl Net {
                         .handle_input(now, Input::TxtFailed { name: &name });
                 }
             },
-            Output::Rendezvous { id, .. } => {
-                let _ = self
-                    .node(n)
-                    .handle_input(now, Input::RendezvousFailed { id });
+            Output::Rendezvous {
+                id,
+                server,
+                message,
+            } => {
+                self.rendezvous_requests.push(server);
+                let answer = self.rendezvous.as_mut().and_then(|f| f(&message));
+                let input = match &answer {
+                    Some(data) => Input::RendezvousResponse { id, data },
+                    None => Input::RendezvousFailed { id },
+                };
+                let _ = self.node(n).handle_input(now, input);
             }
         }
     }
