@@ -185,6 +185,9 @@ impl Raw {
     }
 }
 
+/// A rendezvous server: request message in, answer out.
+pub type RendezvousServer = Box<dyn FnMut(&[u8]) -> Option<Vec<u8>>>;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum End {
     Node(usize),
@@ -210,7 +213,7 @@ pub struct Net {
     pub dns: BTreeMap<String, String>,
     /// A rendezvous server: request message in, answer out (`None`: the
     /// request fails, as with a driver without libp2p).
-    pub rendezvous: Option<Box<dyn FnMut(&[u8]) -> Option<Vec<u8>>>>,
+    pub rendezvous: Option<RendezvousServer>,
     /// Rendezvous requests seen, by server.
     pub rendezvous_requests: Vec<String>,
 }
