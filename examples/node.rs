@@ -16,6 +16,7 @@ use std::io::BufRead;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use status_core::{Enode, SecretKey};
@@ -46,6 +47,11 @@ options:
   --fleet <file>               status-go fleet config (ClusterConfig lists)
   --light                      a light node (topic interest, forwards nothing)
   --mailserver-client <enode>  use this mailserver (repeatable)
+  --mailserver                 also serve history (11/WAKU-MAILSERVER): archive
+                               every envelope, answer history requests
+  --archive <spec>             the mailserver's archive: sqlite:PATH or
+                               postgres://user@host:port/db
+                               [default: sqlite:mailserver-archive.db]
   --max-peers <n>              established peers at most [default: 25]
   --min-pow <pow>              our PoW requirement [default: 0.000002]
   --subscribe <name>           print messages of this public chat (repeatable)
@@ -64,6 +70,8 @@ struct Args {
     fleet: Option<String>,
     light: bool,
     mailservers: Vec<Enode>,
+    mailserver: bool,
+    archive: Option<String>,
     max_peers: Option<usize>,
     min_pow: Option<f64>,
     subscribe: Vec<String>,
@@ -83,6 +91,8 @@ fn parse() -> Result<Args, String> {
         fleet: None,
         light: false,
         mailservers: Vec::new(),
+        mailserver: false,
+        archive: None,
         max_peers: None,
         min_pow: None,
         subscribe: Vec::new(),
@@ -130,6 +140,8 @@ fn parse() -> Result<Args, String> {
                     .parse()
                     .map_err(|e| format!("--mailserver-client: {e}"))?,
             ),
+            "mailserver" => a.mailserver = true,
+            "archive" => a.archive = Some(value()?),
             "max-peers" => {
                 a.max_peers = Some(value()?.parse().map_err(|e| format!("--max-peers: {e}"))?)
             }
@@ -187,6 +199,9 @@ fn config(a: &Args) -> Result<Config, String> {
     }
     if !a.mailservers.is_empty() {
         b = b.mailserver_client(a.mailservers.clone());
+    }
+    if a.mailserver {
+        b = b.mailserver();
     }
     if let Some(n) = a.max_peers {
         b = b.max_peers(n);
@@ -300,14 +315,64 @@ async fn run(a: Args) -> Result<(), String> {
         let _ = quit_tx.blocking_send(());
     });
 
+    // The mailserver role: archives what the node accepts, answers history
+    // requests (its store calls run on this task; SQLite's are short).
+    let mut role = if a.mailserver {
+        let spec = a
+            .archive
+            .clone()
+            .unwrap_or_else(|| "sqlite:mailserver-archive.db".into());
+        let archive =
+            status_mailserver::open_archive(&spec).map_err(|e| format!("--archive {spec}: {e}"))?;
+        say(json!({"event": "archive_open", "archive": spec}));
+        let role = status_mailserver::MailserverRole::new(
+            status_mailserver::RoleConfig::default(),
+            archive,
+            status_driver::os::now(),
+        )
+        .map_err(|e| e.to_string())?;
+        Some(role)
+    } else {
+        None
+    };
+
     let mut posts = a.post.clone();
     loop {
+        let role_wait = role.as_ref().and_then(|r| r.poll_timeout()).map(|(t, _)| {
+            Duration::from_millis(
+                t.as_millis()
+                    .saturating_sub(status_driver::os::now().as_millis()),
+            )
+        });
         tokio::select! {
             _ = quit_rx.recv() => break,
+            _ = tokio::time::sleep(role_wait.unwrap_or(Duration::from_secs(3600))), if role_wait.is_some() => {
+                if let Some(r) = role.as_mut() {
+                    if let Err(e) = r.handle_timeout(status_driver::os::now()) {
+                        say(json!({"event": "archive_error", "error": e.to_string()}));
+                    }
+                }
+            }
             e = node.recv() => {
                 let Some(e) = e else { break };
                 if let Some(v) = describe(&e) {
                     say(v);
+                }
+                if let Some(r) = role.as_mut() {
+                    match r.handle_event(status_driver::os::now(), &e) {
+                        Ok(replies) if !replies.is_empty() => {
+                            let _ = node
+                                .call(move |n, now| {
+                                    for reply in replies {
+                                        // a peer that left meanwhile is no error
+                                        let _ = reply.apply(n, now);
+                                    }
+                                })
+                                .await;
+                        }
+                        Ok(_) => {}
+                        Err(e) => say(json!({"event": "archive_error", "error": e.to_string()})),
+                    }
                 }
                 if matches!(e, Event::PeerConnected(_)) && !posts.is_empty() {
                     for (name, text) in posts.drain(..) {
@@ -320,6 +385,11 @@ async fn run(a: Args) -> Result<(), String> {
                     }
                 }
             }
+        }
+    }
+    if let Some(r) = role.as_mut() {
+        if let Err(e) = r.flush() {
+            say(json!({"event": "archive_error", "error": e.to_string()}));
         }
     }
     node.shutdown().await;

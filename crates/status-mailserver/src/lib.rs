@@ -47,3 +47,29 @@ pub use server::{
     MAX_LEGACY_QUERY_RANGE, TTL_SAFE_THRESHOLD,
 };
 pub use sqlite::{SqliteArchive, SqliteConfig, Synchronous};
+
+/// Opens the archive an operator names: `sqlite:PATH` (the embedded
+/// default) or a PostgreSQL URL (`postgres://user@host:port/db`, or
+/// `postgresql://`), with each store's defaults.
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let spec = format!("sqlite:{}", dir.path().join("a.db").display());
+/// let archive = status_mailserver::open_archive(&spec)?;
+/// assert_eq!(archive.count()?, 0);
+/// assert!(matches!(
+///     status_mailserver::open_archive("leveldb:/tmp/x"),
+///     Err(status_mailserver::Error::UnknownArchive(_))
+/// ));
+/// # Ok::<(), status_mailserver::Error>(())
+/// ```
+pub fn open_archive(spec: &str) -> Result<Box<dyn Archive>, Error> {
+    if let Some(path) = spec.strip_prefix("sqlite:") {
+        return Ok(Box::new(SqliteArchive::open(path)?));
+    }
+    #[cfg(feature = "postgres")]
+    if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
+        return Ok(Box::new(PostgresArchive::open(PostgresConfig::new(spec))?));
+    }
+    Err(Error::UnknownArchive(spec.to_string()))
+}
