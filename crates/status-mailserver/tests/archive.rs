@@ -82,7 +82,12 @@ fn dedups_by_hash(s: Store) {
         "{}",
         s.name
     );
-    assert_eq!(s.archive.archive(std::slice::from_ref(&e)).unwrap(), 0, "{}", s.name);
+    assert_eq!(
+        s.archive.archive(std::slice::from_ref(&e)).unwrap(),
+        0,
+        "{}",
+        s.name
+    );
     assert_eq!(s.archive.count().unwrap(), 1, "{}", s.name);
     assert!(s.archive.contains(&e.key).unwrap());
     let q = query(
