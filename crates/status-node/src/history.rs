@@ -158,6 +158,9 @@ impl Node {
                         .push_back(Output::Event(Event::HistoryComplete { request: id, pages }));
                 } else {
                     p.cursor = cursor;
+                    let pages = p.pages;
+                    self.outputs
+                        .push_back(Output::Event(Event::HistoryPage { request: id, pages }));
                     self.send_history(now);
                 }
             }

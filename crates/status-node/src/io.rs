@@ -278,6 +278,15 @@ pub enum Event {
         /// Its node id.
         node_id: NodeId,
     },
+    /// A page of a history request was served and more follow (its
+    /// messages came before this, as [`Event::Message`]s with `p2p` set):
+    /// progress for the application.
+    HistoryPage {
+        /// The request.
+        request: HistoryId,
+        /// Pages served so far.
+        pages: u32,
+    },
     /// A history request was served to its end (every page).
     HistoryComplete {
         /// The request.

@@ -456,6 +456,15 @@ fn history_is_paged_with_the_cursor_until_complete() {
     assert!(events
         .iter()
         .any(|e| matches!(e, Event::HistoryComplete { request, pages: 3 } if *request == req)));
+    // progress after every page but the last, in order
+    let progress: Vec<u32> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::HistoryPage { request, pages } if *request == req => Some(*pages),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(progress, [1, 2]);
     assert_eq!(net.raws[0].requests, 3);
 }
 

@@ -58,7 +58,10 @@ impl Bridge {
         wrap(rng, &params, now)
     }
 
-    fn waku_filter(&self, f: &Filter) -> WakuFilter {
+    /// The Waku filter that opens what a messenger filter asks for (its
+    /// topic and key; our identity for asymmetric ones), for a Waku layer
+    /// this bridge does not drive itself (a whole node).
+    pub fn waku_filter(&self, f: &Filter) -> WakuFilter {
         match &f.key {
             FilterKey::Symmetric(k) => WakuFilter::symmetric(vec![f.topic], **k),
             FilterKey::Identity => WakuFilter::asymmetric(vec![f.topic], self.signer.clone()),
@@ -141,6 +144,24 @@ impl Bridge {
             }
             Output::Event(e) => Ok(Some(e)),
         }
+    }
+
+    /// Notes that the messenger's filter `id` is installed elsewhere as
+    /// the Waku filter `waku` (a node's), so that [`input`](Self::input)
+    /// maps what it opens back.
+    pub fn bind(&mut self, id: FilterId, waku: WakuFilterId) {
+        if let Some(old) = self.to_waku.insert(id, waku) {
+            self.from_waku.remove(&old);
+        }
+        self.from_waku.insert(waku, id);
+    }
+
+    /// Forgets the binding of the messenger's filter `id`; the Waku filter
+    /// to remove, if it was bound.
+    pub fn unbind(&mut self, id: FilterId) -> Option<WakuFilterId> {
+        let w = self.to_waku.remove(&id)?;
+        self.from_waku.remove(&w);
+        Some(w)
     }
 
     /// Removes every filter this bridge installed (the messenger restarts
