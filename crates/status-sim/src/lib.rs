@@ -43,6 +43,7 @@ mod histogram;
 mod link;
 mod metrics;
 mod sim;
+pub mod traffic;
 
 pub use histogram::Histogram;
 pub use link::{Latency, LinkConfig};
