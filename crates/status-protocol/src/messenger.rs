@@ -361,6 +361,9 @@ fn reason(e: &Error) -> &'static str {
     }
 }
 
+/// Bound of the decompressed peer key cache (cleared when full).
+const MAX_PEER_KEYS: usize = 4096;
+
 /// One Status account on one device, as a sans-IO machine.
 ///
 /// Methods, in quinn-proto's terms: getters (`chats`, `messages`,
@@ -395,6 +398,9 @@ pub struct Messenger<S: Store> {
     filters: BTreeMap<FilterId, Filter>,
     filter_names: HashMap<String, FilterId>,
     negotiated: HashMap<PeerKey, FilterId>,
+    /// Decompressed MVDS peer keys: decompression is a square root, and
+    /// every transmit and ack names its peer compressed.
+    peer_keys: HashMap<PeerKey, PublicKey>,
     next_filter: u64,
     store: S,
     batch: Batch,
@@ -514,6 +520,7 @@ impl<S: Store> Messenger<S> {
             filters: BTreeMap::new(),
             filter_names: HashMap::new(),
             negotiated: HashMap::new(),
+            peer_keys: HashMap::new(),
             next_filter: 1,
             store,
             batch,
@@ -1690,10 +1697,9 @@ impl<S: Store> Messenger<S> {
                 SyncOutput::Transmit { peer, payload } => self.transmit(now, peer, &payload)?,
                 SyncOutput::Delivered { peer, id } => self.delivered(peer, id)?,
                 SyncOutput::Received { from, message, .. } => {
-                    let Ok(from) = PublicKey::from_slice(&from.0) else {
+                    if self.peer_key(&from).is_err() {
                         continue;
-                    };
-                    let _ = from;
+                    }
                     match self.on_application(now, &message.body) {
                         Ok(()) => {}
                         Err(e @ Error::Store(_)) => return Err(e),
@@ -1705,9 +1711,22 @@ impl<S: Store> Messenger<S> {
         Ok(())
     }
 
-    fn transmit(&mut self, now: Timestamp, peer: PeerKey, payload: &Payload) -> Result<(), Error> {
+    /// The public key of an MVDS peer, decompressed once.
+    fn peer_key(&mut self, peer: &PeerKey) -> Result<PublicKey, Error> {
+        if let Some(k) = self.peer_keys.get(peer) {
+            return Ok(*k);
+        }
         let key =
             PublicKey::from_slice(&peer.0).map_err(|_| Error::Store("bad MVDS peer".into()))?;
+        if self.peer_keys.len() >= MAX_PEER_KEYS {
+            self.peer_keys.clear();
+        }
+        self.peer_keys.insert(*peer, key);
+        Ok(key)
+    }
+
+    fn transmit(&mut self, now: Timestamp, peer: PeerKey, payload: &Payload) -> Result<(), Error> {
+        let key = self.peer_key(&peer)?;
         let mut bytes = Vec::new();
         encode_payload(payload, &mut bytes);
         let pm = self.encryptor.encrypt(now, &mut self.rng, &key, &bytes)?;
@@ -1743,8 +1762,7 @@ impl<S: Store> Messenger<S> {
             return Ok(());
         };
         let mut message = Message::from_record(&rec)?;
-        let by =
-            PublicKey::from_slice(&peer.0).map_err(|_| Error::Store("bad MVDS peer".into()))?;
+        let by = self.peer_key(&peer)?;
         if by == self.me {
             return Ok(()); // our own other device
         }
