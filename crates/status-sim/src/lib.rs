@@ -43,6 +43,8 @@ mod histogram;
 mod link;
 mod metrics;
 mod sim;
+#[cfg(feature = "node")]
+pub mod tcp;
 pub mod traffic;
 
 pub use histogram::Histogram;
