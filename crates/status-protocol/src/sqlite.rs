@@ -5,6 +5,11 @@
 //! Schema migrations are numbered in `migrations/` and tracked with
 //! `PRAGMA user_version`.
 //!
+//! One opener at a time: the store is held with SQLite's exclusive locking
+//! mode for as long as it is open, so a second process (or connection)
+//! opening the same file gets [`Error::Store`] after 2 s instead of
+//! advancing the same ratchets.
+//!
 //! Durability: with [`Durability::Process`] (the default) a commit that
 //! returned survives the process being killed (`synchronous = NORMAL` in
 //! WAL mode); [`Durability::PowerLoss`] (`synchronous = FULL`) also
@@ -75,6 +80,17 @@ impl SqliteStore {
     }
 
     fn setup(mut conn: Connection, durability: Durability) -> Result<SqliteStore, Error> {
+        // a store held by another process is refused after this long
+        // (rusqlite's default is 5 s)
+        conn.busy_timeout(std::time::Duration::from_secs(2))
+            .map_err(db)?;
+        // One process per account: two messengers over one store would
+        // both advance the same ratchets. The exclusive lock, taken at the
+        // first write below, refuses a second process, and it keeps the
+        // WAL index in the heap (no shared-memory file, no lock per
+        // transaction).
+        conn.pragma_update(None, "locking_mode", "EXCLUSIVE")
+            .map_err(db)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(db)?;
         let sync = match durability {
@@ -82,8 +98,6 @@ impl SqliteStore {
             Durability::PowerLoss => "FULL",
         };
         conn.pragma_update(None, "synchronous", sync).map_err(db)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(db)?;
         migrate(&mut conn)?;
         Ok(SqliteStore { conn })
     }
@@ -204,6 +218,22 @@ mod tests {
         assert_eq!(prefix_end(&[1, 0xff]), Some(vec![2]));
         assert_eq!(prefix_end(&[0xff, 0xff]), None);
         assert_eq!(prefix_end(&[]), None);
+    }
+
+    #[test]
+    fn one_process_per_store() {
+        let dir = std::env::temp_dir().join(format!("status-sqlite-lock-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("a.sqlite");
+        let first = SqliteStore::open(&path).unwrap();
+        // a second opener (another process, here another connection) is refused
+        assert!(SqliteStore::open(&path).is_err());
+        drop(first);
+        // an existing store, reopened: still held by its one opener
+        let again = SqliteStore::open(&path).unwrap();
+        assert!(SqliteStore::open(&path).is_err());
+        drop(again);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
