@@ -135,11 +135,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut read_by: BTreeMap<MessageId, Vec<&str>> = BTreeMap::new();
     let mut texts: BTreeMap<MessageId, String> = BTreeMap::new();
     let mut delivered = 0usize;
-    for i in 0..3 {
+    for (i, name) in NAMES.iter().enumerate() {
         for e in &net.dev(i).events {
             match e {
                 Event::MessageReceived(m) => {
-                    read_by.entry(m.id).or_default().push(NAMES[i]);
+                    read_by.entry(m.id).or_default().push(name);
                     texts.insert(m.id, m.text.clone());
                 }
                 Event::MessageDelivered { .. } => delivered += 1,
