@@ -430,4 +430,9 @@ pub struct Stats {
     pub refused_banned: u64,
     /// Waku packets not sent because a peer's send buffer was full.
     pub send_buffer_full: u64,
+    /// Bytes read from connections ([`Input::Received`]): what came over
+    /// the wire, RLPx framing included.
+    pub bytes_received: u64,
+    /// Bytes handed to connections to write ([`Output::Transmit`]).
+    pub bytes_sent: u64,
 }

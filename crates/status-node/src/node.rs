@@ -368,6 +368,7 @@ impl Node {
                 Ok(())
             }
             Input::Received { conn, data } => {
+                self.stats.bytes_received += data.len() as u64;
                 let c = self.conn_mut(conn)?;
                 if c.closing {
                     return Ok(());
@@ -536,6 +537,7 @@ impl Node {
                     s.poll_transmit(&mut data);
                 }
                 c.unwritten += data.len();
+                self.stats.bytes_sent += data.len() as u64;
                 if c.closing {
                     c.queued = true;
                     self.dirty.push_back(id);
