@@ -106,7 +106,7 @@ struct Pair<S: Store> {
 
 impl<S: Store> Pair<S> {
     fn new(a: S, b: S) -> Pair<S> {
-        let (mut a, mut b) = (Side::open(1, a), Side::open(2, b));
+        let (mut a, b) = (Side::open(1, a), Side::open(2, b));
         let bob = *b.m.identity();
         let chat =
             a.m.start_one_to_one(
