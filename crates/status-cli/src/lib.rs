@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 pub mod client;
+pub mod keystore;
 pub mod mailserver;
 
 pub use client::{Client, Error, Update, Wake};
