@@ -11,5 +11,6 @@
 pub mod client;
 pub mod keystore;
 pub mod mailserver;
+pub mod node;
 
 pub use client::{Client, Error, Update, Wake};

@@ -46,6 +46,15 @@ enum Top {
         #[command(subcommand)]
         command: AccountCmd,
     },
+    /// Run a relay, light or mailserver node from a TOML config
+    Node {
+        /// The config: `[node]` (listen, role = "relay" | "light" |
+        /// "mailserver", max_peers, min_pow, archive) and status-go's
+        /// `[ClusterConfig]` (StaticNodes, BootNodes, TrustedMailServers,
+        /// RendezvousNodes)
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+    },
     /// Print a shell completion script
     Completions {
         /// The shell
@@ -246,6 +255,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let r = match cli.command {
         Top::Account { command } => account(command, cli.common),
+        Top::Node { config } => {
+            status_cli::node::run(&config, cli.common.json, data_dir(&cli.common))
+        }
         Top::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "status", &mut out);

@@ -145,6 +145,7 @@ fn every_subcommand_has_help_and_completions_are_printed() {
         &["account", "import", "--help"],
         &["account", "list", "--help"],
         &["account", "export-public", "--help"],
+        &["node", "--help"],
         &["completions", "--help"],
     ] {
         let o = status(dir.path(), args, &[]);
@@ -164,4 +165,91 @@ fn every_subcommand_has_help_and_completions_are_printed() {
     }
     let o = status(dir.path(), &["account", "frobnicate"], &[]);
     assert_eq!(o.status.code(), Some(2), "clap's usage error");
+}
+
+#[test]
+fn node_config_errors_are_one_sentence_and_a_non_zero_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_string_lossy().into_owned()
+    };
+    let cases = [
+        (cfg("syntax.toml", "listen = [\n"), "is not valid"),
+        (
+            cfg("unknown.toml", "[node]\nlisten_on = \"127.0.0.1:0\"\n"),
+            "is not valid",
+        ),
+        (
+            cfg("role.toml", "[node]\nrole = \"gateway\"\n"),
+            "is not relay, light or mailserver",
+        ),
+        (
+            cfg("listen.toml", "[node]\nlisten = \"nowhere\"\n"),
+            "[node] listen",
+        ),
+        (
+            cfg(
+                "enode.toml",
+                "[ClusterConfig]\nStaticNodes = [\"enode://1234\"]\n",
+            ),
+            "[ClusterConfig]",
+        ),
+    ];
+    for (path, want) in &cases {
+        assert_error(&status(dir.path(), &["node", "--config", path], &[]), want);
+    }
+    let missing = dir.path().join("missing.toml");
+    assert_error(
+        &status(
+            dir.path(),
+            &["node", "--config", missing.to_str().unwrap()],
+            &[],
+        ),
+        "cannot read the config",
+    );
+}
+
+#[test]
+fn a_mailserver_node_starts_and_stops_cleanly_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("node.toml");
+    std::fs::write(
+        &cfg,
+        "[node]\nlisten = \"127.0.0.1:0\"\nrole = \"mailserver\"\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_status"))
+        .args(["node", "--json", "--config"])
+        .arg(&cfg)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(first["event"], "listening");
+    assert!(first["enode"].as_str().unwrap().contains("@127.0.0.1:"));
+    let second: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(second["event"], "archive_open");
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let rest: Vec<Value> = lines
+        .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
+        .collect();
+    assert_eq!(
+        rest.last().map(|v| v["event"].clone()),
+        Some("stopped".into())
+    );
+    assert!(child.wait().unwrap().success(), "exit 0 after SIGTERM");
+    // the node key and the archive are in the data dir, for the next start
+    assert!(dir.path().join("node.key").exists());
+    assert!(dir.path().join("mailserver-archive.db").exists());
 }
